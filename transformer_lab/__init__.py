@@ -1,0 +1,45 @@
+"""Transformer Lab: every Transformer component, from scratch in PyTorch, in the order the course teaches it.
+
+Tensors are batch-first. A mask is boolean and means True = may attend; it broadcasts to
+(B, n_heads, T_q, T_k). Shapes: B batch, T length, D = d_model, H heads, d_k = D / H, V vocabulary.
+"""
+from .tokenizer import CharTokenizer, check_token_ids, pad_batch  # chapter 2
+from .attention import causal_mask, fast_attention, padding_mask, scaled_dot_product_attention  # chapter 3
+from .multi_head import KVCache, MultiHeadAttention  # chapter 4
+from .positional import (  # chapter 5
+    LearnedPositionalEmbedding,
+    RotaryEmbedding,
+    SinusoidalPositionalEncoding,
+    sinusoidal_encoding,
+)
+from .layers import FeedForward, LayerNorm  # chapter 6
+from .encoder import Encoder, EncoderLayer  # chapter 7
+from .decoder import Decoder, DecoderLayer  # chapter 8
+from .transformer import Transformer, TransformerConfig  # chapter 9
+from .generation import beam_search, greedy_decode, sample_next_token, top_k_filter, top_p_filter  # chapter 10
+from .gpt import GPT, GPTConfig  # chapter 11
+from .vit import PatchEmbedding, ViT, ViTConfig  # chapter 12
+from .training import (
+    History,
+    count_parameters,
+    cross_entropy_loss,
+    evaluate,
+    get_device,
+    label_smoothed_cross_entropy,
+    load_checkpoint,
+    noam_lr,
+    save_checkpoint,
+    set_seed,
+    train,
+    warmup_cosine,
+)
+from .plotting import (
+    plot_attention,
+    plot_attention_heads,
+    plot_loss_curves,
+    plot_lr_schedule,
+    plot_mask,
+    plot_positional_encoding,
+)
+
+__version__ = "0.1.0"

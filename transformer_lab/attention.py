@@ -1,0 +1,89 @@
+"""Chapter 3 — Scaled dot-product attention and masks.
+
+    Attention(Q, K, V) = softmax(Q K^T / sqrt(d_k) + M) V
+
+Shapes: q (..., T_q, d_k), k (..., T_k, d_k), v (..., T_k, d_v). The leading dimensions `...` are
+usually (B, H): batch and heads. A mask is boolean and means True = "this query may attend to this
+key"; it broadcasts to (..., T_q, T_k).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+
+def causal_mask(T: int, device: torch.device | str | None = None) -> torch.Tensor:
+    """(T, T) bool, True on and below the diagonal: position t may attend to positions 0..t."""
+    if not isinstance(T, int) or T < 1:
+        raise ValueError(f"causal_mask needs a positive int length, got {T!r}")
+    return torch.ones(T, T, dtype=torch.bool, device=device).tril()
+
+
+def padding_mask(tokens: torch.Tensor, pad_id: int) -> torch.Tensor:
+    """(B, T) token ids -> (B, 1, 1, T) bool, True at real tokens, False at padding."""
+    if tokens.dim() != 2:
+        raise ValueError(f"padding_mask takes token ids of shape (B, T), got {tuple(tokens.shape)}")
+    return (tokens != pad_id)[:, None, None, :]
+
+
+def _check_inputs(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None) -> None:
+    if q.dim() < 2 or k.dim() < 2 or v.dim() < 2:
+        raise ValueError("q, k and v need at least 2 dimensions (..., T, d)")
+    if q.shape[-1] != k.shape[-1]:
+        raise ValueError(
+            f"q and k must have the same width d_k to be dotted: q has {q.shape[-1]}, k has {k.shape[-1]}"
+        )
+    if k.shape[-2] != v.shape[-2]:
+        raise ValueError(f"k and v must have the same length T_k: k has {k.shape[-2]}, v has {v.shape[-2]}")
+    if mask is not None:
+        if mask.dtype != torch.bool:
+            raise TypeError(f"the mask must be boolean (True = may attend), got dtype {mask.dtype}")
+        scores_shape = (*torch.broadcast_shapes(q.shape[:-2], k.shape[:-2]), q.shape[-2], k.shape[-2])
+        try:
+            out = torch.broadcast_shapes(mask.shape, scores_shape)
+        except RuntimeError:
+            out = None
+        if out != scores_shape:
+            raise ValueError(
+                f"mask of shape {tuple(mask.shape)} cannot broadcast to the attention scores "
+                f"(..., T_q, T_k) = {scores_shape}"
+            )
+
+
+def scaled_dot_product_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    mask: torch.Tensor | None = None,
+    dropout_p: float = 0.0,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The teaching path: every step written out. Returns (output (..., T_q, d_v), weights (..., T_q, T_k))."""
+    _check_inputs(q, k, v, mask)
+    d_k = q.shape[-1]
+    scores = q @ k.transpose(-2, -1) / math.sqrt(d_k)  # (..., T_q, T_k)
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    weights = torch.softmax(scores, dim=-1)  # (..., T_q, T_k), each row sums to 1
+    if mask is not None:
+        # A query with no allowed key has a row of -inf scores, and softmax gives NaN: make it 0.
+        weights = weights.masked_fill(~mask.any(dim=-1, keepdim=True), 0.0)
+    if dropout_p > 0.0:
+        weights = F.dropout(weights, p=dropout_p)
+    return weights @ v, weights  # (..., T_q, d_v), (..., T_q, T_k)
+
+
+def fast_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    mask: torch.Tensor | None = None,
+    dropout_p: float = 0.0,
+) -> torch.Tensor:
+    """The fast path: PyTorch's fused kernel, same numbers, no weights kept. Returns (..., T_q, d_v)."""
+    _check_inputs(q, k, v, mask)
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
+    if mask is not None:
+        out = out.masked_fill(~mask.any(dim=-1, keepdim=True), 0.0)  # rows with no allowed key -> 0
+    return out

@@ -1,0 +1,233 @@
+"""Chapter 11 — A decoder-only GPT (GPT-2 style).
+
+idx (B, T) -> token embedding + learned position -> n_layer pre-LN blocks (causal self-attention,
+MLP) -> final LayerNorm -> linear head tied to the token embedding -> logits (B, T, V).
+There is no encoder and no cross-attention: the model only ever predicts the next token.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .attention import causal_mask
+from .generation import check_sampling_args, sample_next_token
+from .layers import FeedForward, LayerNorm
+from .multi_head import KVCache, MultiHeadAttention
+from .positional import LearnedPositionalEmbedding, RotaryEmbedding
+from .tokenizer import check_token_ids
+
+
+@dataclass(frozen=True)
+class GPTConfig:
+    vocab_size: int  # number of token ids
+    block_size: int  # context length: the most tokens the model sees at once
+    n_layer: int = 4  # transformer blocks
+    n_head: int = 4  # attention heads; must divide d_model
+    d_model: int = 128  # width of the residual stream
+    dropout: float = 0.0
+    d_ff: int | None = None  # MLP hidden width; None: 4 * d_model as in GPT-2
+    activation: str = "gelu_tanh"  # GPT-2 uses the tanh approximation of GELU
+    layer_norm_eps: float = 1e-5
+    position: str = "learned"  # "learned" (GPT-2) or "rope" (rotary, as in LLaMA)
+    tie_weights: bool = True  # the output head reuses the token embedding matrix
+
+    def __post_init__(self):
+        if self.d_model % self.n_head != 0:
+            raise ValueError(f"n_head={self.n_head} does not divide d_model={self.d_model}")
+        if self.position not in ("learned", "rope"):
+            raise ValueError(f"position must be 'learned' or 'rope', got {self.position!r}")
+
+
+class Block(nn.Module):
+    """A pre-LN block: x + attn(LN(x)), then x + mlp(LN(x))."""
+
+    def __init__(self, cfg: GPTConfig):
+        super().__init__()
+        self.ln_1 = LayerNorm(cfg.d_model, eps=cfg.layer_norm_eps)
+        self.attn = MultiHeadAttention(cfg.d_model, cfg.n_head, cfg.dropout)
+        self.ln_2 = LayerNorm(cfg.d_model, eps=cfg.layer_norm_eps)
+        self.mlp = FeedForward(cfg.d_model, cfg.d_ff or 4 * cfg.d_model, cfg.dropout, cfg.activation)
+        self.dropout = nn.Dropout(cfg.dropout)
+
+    def forward(self, x, mask, rotary=None, kv_cache=None):
+        h = self.ln_1(x)
+        x = x + self.dropout(self.attn(h, h, h, mask, rotary=rotary, kv_cache=kv_cache))  # (B, T, D)
+        x = x + self.dropout(self.mlp(self.ln_2(x)))  # (B, T, D)
+        return x
+
+
+class GPT(nn.Module):
+    def __init__(self, config: GPTConfig):
+        super().__init__()
+        cfg = self.config = config
+        self.wte = nn.Embedding(cfg.vocab_size, cfg.d_model)
+        if cfg.position == "learned":
+            self.wpe, self.rotary = LearnedPositionalEmbedding(cfg.block_size, cfg.d_model), None
+        else:
+            self.wpe, self.rotary = None, RotaryEmbedding(cfg.d_model // cfg.n_head, cfg.block_size)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))
+        self.ln_f = LayerNorm(cfg.d_model, eps=cfg.layer_norm_eps)
+        self.lm_head = nn.Linear(cfg.d_model, cfg.vocab_size, bias=False)
+        self.apply(self._init_weights)
+        for block in self.blocks:  # GPT-2: shrink the projections that write into the residual stream
+            for proj in (block.attn.out_proj, block.mlp.linear2):
+                nn.init.normal_(proj.weight, std=0.02 / math.sqrt(2 * cfg.n_layer))
+        if cfg.tie_weights:
+            self.lm_head.weight = self.wte.weight
+
+    @staticmethod
+    def _init_weights(module: nn.Module) -> None:
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(module.weight, std=0.02)
+        if isinstance(module, nn.Linear) and module.bias is not None:
+            nn.init.zeros_(module.bias)
+
+    def forward(self, idx: torch.Tensor, *, kv_caches: list[KVCache] | None = None) -> torch.Tensor:
+        """idx (B, T) -> logits (B, T, V). With kv_caches (one per block), idx holds only the new tokens."""
+        check_token_ids(idx, self.config.vocab_size)
+        if idx.dim() != 2:
+            raise ValueError(f"token ids must have shape (B, T), got {tuple(idx.shape)}")
+        past = 0 if kv_caches is None else len(kv_caches[0])
+        T = idx.shape[1]
+        if past + T > self.config.block_size:
+            raise ValueError(
+                f"sequence of {past + T} tokens is longer than the context block_size={self.config.block_size}"
+            )
+        x = self.wte(idx)  # (B, T, D)
+        if self.wpe is not None:
+            x = self.wpe(x, start=past)
+        x = self.drop(x)
+        mask = causal_mask(past + T, device=idx.device)[past:]  # (T, past + T): new tokens see the past
+        for i, block in enumerate(self.blocks):
+            x = block(x, mask, rotary=self.rotary, kv_cache=None if kv_caches is None else kv_caches[i])
+        return self.lm_head(self.ln_f(x))  # (B, T, V)
+
+    @torch.no_grad()
+    def generate(
+        self,
+        idx: torch.Tensor,
+        max_new_tokens: int,
+        *,
+        do_sample: bool = False,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        use_cache: bool = True,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """Append max_new_tokens tokens to idx (B, T) -> (B, T + max_new_tokens).
+
+        Without the cache every step re-reads the last block_size tokens. With it, the prompt is
+        read once and each step feeds only the newest token; when the context is full the cache
+        is rebuilt from the last block_size tokens, which is exactly what the uncached path reads.
+        """
+        check_sampling_args(temperature, top_k, top_p)
+        check_token_ids(idx, self.config.vocab_size)
+        block_size = self.config.block_size
+        caches = None
+        for _ in range(max_new_tokens):
+            context = idx[:, -block_size:]  # (B, <= block_size)
+            if not use_cache:
+                logits = self(context)
+            elif caches is None or len(caches[0]) + 1 > block_size:
+                caches = [KVCache() for _ in self.blocks]
+                logits = self(context, kv_caches=caches)
+            else:
+                logits = self(idx[:, -1:], kv_caches=caches)  # (B, 1, V)
+            next_id = sample_next_token(
+                logits[:, -1], do_sample=do_sample, temperature=temperature, top_k=top_k, top_p=top_p,
+                generator=generator,
+            )  # fmt: skip
+            idx = torch.cat([idx, next_id], dim=1)  # (B, T + 1)
+        return idx
+
+    @classmethod
+    def from_hf(cls, model) -> "GPT":
+        """Build a GPT with the weights of a Hugging Face `transformers.GPT2LMHeadModel`.
+
+        GPT-2 stores its projections in `Conv1D` layers, y = x @ W + b with W of shape (in, out):
+        the transpose of nn.Linear's weight. Its attention projection c_attn holds q, k and v side by side.
+        """
+        hf = model.config
+        unsupported = {
+            "scale_attn_by_inverse_layer_idx": getattr(hf, "scale_attn_by_inverse_layer_idx", False),
+            "reorder_and_upcast_attn": getattr(hf, "reorder_and_upcast_attn", False),
+            "add_cross_attention": getattr(hf, "add_cross_attention", False),
+            "scale_attn_weights=False": not getattr(hf, "scale_attn_weights", True),
+        }
+        for option, used in unsupported.items():
+            if used:
+                raise ValueError(f"GPT.from_hf does not implement the GPT-2 option {option}")
+        if hf.activation_function not in ("gelu_new", "gelu_pytorch_tanh"):
+            raise ValueError(
+                f"GPT.from_hf implements the tanh GELU of GPT-2 (gelu_new), got activation_function="
+                f"{hf.activation_function!r}"
+            )
+        cfg = GPTConfig(
+            vocab_size=hf.vocab_size, block_size=hf.n_positions, n_layer=hf.n_layer, n_head=hf.n_head,
+            d_model=hf.n_embd, d_ff=hf.n_inner, layer_norm_eps=hf.layer_norm_epsilon,
+            tie_weights=getattr(hf, "tie_word_embeddings", True),
+        )  # fmt: skip
+        ours = cls(cfg)
+        sd = {k.removeprefix("transformer."): v.detach() for k, v in model.state_dict().items()}
+        D = hf.n_embd
+        with torch.no_grad():
+            ours.wte.weight.copy_(sd["wte.weight"])
+            ours.wpe.weight.copy_(sd["wpe.weight"])
+            for i, block in enumerate(ours.blocks):
+                p = f"h.{i}."
+                w_q, w_k, w_v = sd[p + "attn.c_attn.weight"].split(D, dim=1)  # (D, D) each, Conv1D layout
+                b_q, b_k, b_v = sd[p + "attn.c_attn.bias"].split(D)
+                for proj, w, b in ((block.attn.q_proj, w_q, b_q), (block.attn.k_proj, w_k, b_k), (block.attn.v_proj, w_v, b_v)):
+                    proj.weight.copy_(w.T)
+                    proj.bias.copy_(b)
+                pairs = {
+                    block.attn.out_proj: "attn.c_proj", block.mlp.linear1: "mlp.c_fc", block.mlp.linear2: "mlp.c_proj",
+                }  # fmt: skip
+                for linear, name in pairs.items():
+                    linear.weight.copy_(sd[p + name + ".weight"].T)
+                    linear.bias.copy_(sd[p + name + ".bias"])
+                for norm, name in ((block.ln_1, "ln_1"), (block.ln_2, "ln_2")):
+                    norm.weight.copy_(sd[p + name + ".weight"])
+                    norm.bias.copy_(sd[p + name + ".bias"])
+            ours.ln_f.weight.copy_(sd["ln_f.weight"])
+            ours.ln_f.bias.copy_(sd["ln_f.bias"])
+            if not cfg.tie_weights:
+                ours.lm_head.weight.copy_(sd["lm_head.weight"])
+        return ours
+
+    def to_hf(self):
+        """The inverse of from_hf: a `transformers.GPT2LMHeadModel` with this model's weights."""
+        from transformers import GPT2Config, GPT2LMHeadModel
+
+        cfg = self.config
+        if cfg.position != "learned" or cfg.activation != "gelu_tanh":
+            raise ValueError("to_hf needs position='learned' and activation='gelu_tanh', as in GPT-2")
+        hf_cfg = GPT2Config(
+            vocab_size=cfg.vocab_size, n_positions=cfg.block_size, n_embd=cfg.d_model, n_layer=cfg.n_layer,
+            n_head=cfg.n_head, n_inner=cfg.d_ff, layer_norm_epsilon=cfg.layer_norm_eps,
+            activation_function="gelu_new", resid_pdrop=cfg.dropout, embd_pdrop=cfg.dropout,
+            attn_pdrop=cfg.dropout, tie_word_embeddings=cfg.tie_weights, bos_token_id=None, eos_token_id=None,
+        )  # fmt: skip
+        model = GPT2LMHeadModel(hf_cfg)
+        sd = {"transformer.wte.weight": self.wte.weight, "transformer.wpe.weight": self.wpe.weight}
+        for i, block in enumerate(self.blocks):
+            p = f"transformer.h.{i}."
+            attn = block.attn
+            sd[p + "attn.c_attn.weight"] = torch.cat([attn.q_proj.weight, attn.k_proj.weight, attn.v_proj.weight]).T
+            sd[p + "attn.c_attn.bias"] = torch.cat([attn.q_proj.bias, attn.k_proj.bias, attn.v_proj.bias])
+            for linear, name in ((attn.out_proj, "attn.c_proj"), (block.mlp.linear1, "mlp.c_fc"), (block.mlp.linear2, "mlp.c_proj")):
+                sd[p + name + ".weight"] = linear.weight.T
+                sd[p + name + ".bias"] = linear.bias
+            for norm, name in ((block.ln_1, "ln_1"), (block.ln_2, "ln_2")):
+                sd[p + name + ".weight"], sd[p + name + ".bias"] = norm.weight, norm.bias
+        sd["transformer.ln_f.weight"], sd["transformer.ln_f.bias"] = self.ln_f.weight, self.ln_f.bias
+        sd["lm_head.weight"] = self.lm_head.weight
+        missing, unexpected = model.load_state_dict({k: v.detach().contiguous() for k, v in sd.items()}, strict=False)
+        if unexpected or any(not k.endswith("attn.bias") and not k.endswith("masked_bias") for k in missing):
+            raise RuntimeError(f"weights did not map onto GPT2LMHeadModel: missing {missing}, unexpected {unexpected}")
+        return model.eval()

@@ -1,0 +1,116 @@
+"""Chapter 4 — Multi-head attention.
+
+H heads each attend in a d_k = D / H dimensional subspace; their outputs are concatenated and mixed
+by an output projection. Notation: B batch, T_q / T_k query and key lengths, D = d_model,
+H = n_heads, d_k = D // H.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .attention import fast_attention, scaled_dot_product_attention
+
+
+class KVCache:
+    """Keys and values of the tokens seen so far, for one attention layer (chapter 10).
+
+    During generation the keys and values of earlier tokens never change, so each step only
+    projects the new token and appends it here instead of recomputing the whole prefix.
+    """
+
+    def __init__(self) -> None:
+        self.k: torch.Tensor | None = None  # (B, H, T_past, d_k)
+        self.v: torch.Tensor | None = None
+
+    def __len__(self) -> int:
+        return 0 if self.k is None else self.k.shape[-2]
+
+    def append(self, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Add the new (B, H, T_new, d_k) keys/values; return all of them, (B, H, T_past + T_new, d_k)."""
+        self.k = k if self.k is None else torch.cat([self.k, k], dim=-2)
+        self.v = v if self.v is None else torch.cat([self.v, v], dim=-2)
+        return self.k, self.v
+
+
+class MultiHeadAttention(nn.Module):
+    """Self- or cross-attention with H heads; keeps the last attention weights for plotting."""
+
+    def __init__(self, d_model: int, n_heads: int, dropout: float = 0.0, bias: bool = True):
+        super().__init__()
+        if d_model % n_heads != 0:
+            raise ValueError(
+                f"n_heads={n_heads} does not divide d_model={d_model}: each head needs d_model / n_heads "
+                f"dimensions (try n_heads in {[h for h in range(1, d_model + 1) if d_model % h == 0][:8]}...)"
+            )
+        self.d_model, self.n_heads, self.d_k = d_model, n_heads, d_model // n_heads
+        self.dropout = dropout
+        self.q_proj = nn.Linear(d_model, d_model, bias=bias)
+        self.k_proj = nn.Linear(d_model, d_model, bias=bias)
+        self.v_proj = nn.Linear(d_model, d_model, bias=bias)
+        self.out_proj = nn.Linear(d_model, d_model, bias=bias)
+        self.use_fast_path = False  # True: PyTorch's fused kernel, and attn_weights stays None
+        self.attn_weights: torch.Tensor | None = None  # (B, H, T_q, T_k) after a forward
+
+    def split_heads(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, D) -> (B, H, T, d_k)"""
+        B, T, _ = x.shape
+        return x.view(B, T, self.n_heads, self.d_k).transpose(1, 2)
+
+    def merge_heads(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, H, T, d_k) -> (B, T, D)"""
+        B, _, T, _ = x.shape
+        return x.transpose(1, 2).reshape(B, T, self.d_model)
+
+    def forward(
+        self,
+        query: torch.Tensor,
+        key: torch.Tensor,
+        value: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        *,
+        rotary: nn.Module | None = None,
+        kv_cache: KVCache | None = None,
+    ) -> torch.Tensor:
+        """query (B, T_q, D), key/value (B, T_k, D) -> (B, T_q, D).
+
+        `rotary` (a RotaryEmbedding, chapter 5) rotates queries and keys by their positions;
+        `kv_cache` (chapter 10) holds the keys and values of earlier positions.
+        """
+        for name, x in (("query", query), ("key", key), ("value", value)):
+            if x.dim() != 3 or x.shape[-1] != self.d_model:
+                raise ValueError(f"{name} must have shape (B, T, d_model={self.d_model}), got {tuple(x.shape)}")
+        q = self.split_heads(self.q_proj(query))  # (B, H, T_q, d_k)
+        k = self.split_heads(self.k_proj(key))  # (B, H, T_k, d_k)
+        v = self.split_heads(self.v_proj(value))  # (B, H, T_k, d_k)
+        past = 0 if kv_cache is None else len(kv_cache)
+        if rotary is not None:
+            q, k = rotary(q, start=past), rotary(k, start=past)
+        if kv_cache is not None:
+            k, v = kv_cache.append(k, v)  # (B, H, past + T_k, d_k)
+        p = self.dropout if self.training else 0.0
+        if self.use_fast_path:
+            out, self.attn_weights = fast_attention(q, k, v, mask, dropout_p=p), None
+        else:
+            out, self.attn_weights = scaled_dot_product_attention(q, k, v, mask, dropout_p=p)
+        return self.out_proj(self.merge_heads(out))  # (B, T_q, D)
+
+    @classmethod
+    def from_torch(cls, m: nn.MultiheadAttention) -> "MultiHeadAttention":
+        """Copy the weights of a torch.nn.MultiheadAttention(batch_first=True)."""
+        if not isinstance(m, nn.MultiheadAttention):
+            raise TypeError(f"from_torch takes an nn.MultiheadAttention, got {type(m).__name__}")
+        if not m._qkv_same_embed_dim or m.bias_k is not None or m.add_zero_attn:
+            raise ValueError("from_torch supports nn.MultiheadAttention without kdim/vdim, add_bias_kv or add_zero_attn")
+        bias = m.in_proj_bias is not None
+        ours = cls(m.embed_dim, m.num_heads, dropout=m.dropout, bias=bias)
+        w_q, w_k, w_v = m.in_proj_weight.detach().chunk(3, dim=0)
+        with torch.no_grad():
+            for proj, w in zip((ours.q_proj, ours.k_proj, ours.v_proj), (w_q, w_k, w_v)):
+                proj.weight.copy_(w)
+            ours.out_proj.weight.copy_(m.out_proj.weight)
+            if bias:
+                for proj, b in zip((ours.q_proj, ours.k_proj, ours.v_proj), m.in_proj_bias.detach().chunk(3)):
+                    proj.bias.copy_(b)
+                ours.out_proj.bias.copy_(m.out_proj.bias)
+        return ours

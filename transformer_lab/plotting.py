@@ -1,0 +1,116 @@
+"""Plotting helpers (matplotlib) used throughout the book. Each returns the Axes it drew on."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+
+def _to_numpy(x) -> np.ndarray:
+    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+
+
+def _axes(ax, figsize=(5, 4)):
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def plot_attention(
+    weights, x_labels: Sequence[str] | None = None, y_labels: Sequence[str] | None = None, ax=None,
+    title: str | None = None, colorbar: bool = True,
+):  # fmt: skip
+    """Heatmap of a (T_q, T_k) attention matrix: row = query (y), column = key (x)."""
+    w = _to_numpy(weights)
+    if w.ndim != 2:
+        raise ValueError(f"plot_attention takes one (T_q, T_k) matrix, got shape {w.shape}; pick a batch item and head")
+    ax = _axes(ax)
+    im = ax.imshow(w, cmap="viridis", vmin=0.0, aspect="auto")
+    if x_labels is not None:
+        ax.set_xticks(range(len(x_labels)), labels=list(x_labels), rotation=90)
+    if y_labels is not None:
+        ax.set_yticks(range(len(y_labels)), labels=list(y_labels))
+    ax.set_xlabel("key (attended to)")
+    ax.set_ylabel("query (attending)")
+    if title:
+        ax.set_title(title)
+    if colorbar:
+        ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    return ax
+
+
+def plot_attention_heads(weights, x_labels=None, y_labels=None, title: str | None = None, ncols: int = 4):
+    """One heatmap per head for (H, T_q, T_k) weights. Returns the Figure."""
+    w = _to_numpy(weights)
+    if w.ndim != 3:
+        raise ValueError(f"plot_attention_heads takes (H, T_q, T_k) weights, got shape {w.shape}")
+    n_heads = w.shape[0]
+    ncols = min(ncols, n_heads)
+    nrows = -(-n_heads // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 3.0 * nrows), squeeze=False)
+    for h, ax in enumerate(axes.flat):
+        if h >= n_heads:
+            ax.axis("off")
+            continue
+        plot_attention(w[h], x_labels, y_labels if h % ncols == 0 else None, ax=ax, title=f"head {h}", colorbar=False)
+        if h % ncols:
+            ax.set_ylabel("")
+            ax.set_yticks([])
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_positional_encoding(pe, ax=None, title: str = "Sinusoidal positional encoding"):
+    """Image of a (max_len, d_model) encoding: one row per position, one column per dimension."""
+    pe = _to_numpy(pe)
+    ax = _axes(ax, figsize=(7, 4))
+    im = ax.imshow(pe, cmap="RdBu", vmin=-1, vmax=1, aspect="auto")
+    ax.set_xlabel("dimension")
+    ax.set_ylabel("position")
+    ax.set_title(title)
+    ax.figure.colorbar(im, ax=ax)
+    return ax
+
+
+def plot_mask(mask, ax=None, title: str = "mask (True = may attend)", labels: Sequence[str] | None = None):
+    """A boolean (T_q, T_k) mask: filled cells may attend."""
+    m = _to_numpy(mask).astype(float)
+    ax = _axes(ax, figsize=(3.5, 3.5))
+    ax.imshow(m, cmap="Greys", vmin=0, vmax=1)
+    if labels is not None:
+        ax.set_xticks(range(len(labels)), labels=list(labels))
+        ax.set_yticks(range(len(labels)), labels=list(labels))
+    ax.set_xlabel("key")
+    ax.set_ylabel("query")
+    ax.set_title(title)
+    return ax
+
+
+def plot_lr_schedule(lrs: Sequence[float], ax=None, title: str = "learning-rate schedule"):
+    ax = _axes(ax, figsize=(5, 3))
+    ax.plot(range(len(lrs)), lrs)
+    ax.set_xlabel("step")
+    ax.set_ylabel("learning rate")
+    ax.set_title(title)
+    return ax
+
+
+def plot_loss_curves(curves: dict[str, Sequence[float]], ax=None, smooth: int = 1, log: bool = True, title: str = "loss"):
+    """Several loss curves by name, e.g. {"train": [...], "validation": [...]}; `smooth` averages a moving window."""
+    ax = _axes(ax, figsize=(5, 3))
+    for name, values in curves.items():
+        v = np.asarray(values, dtype=float)
+        if smooth > 1 and len(v) >= smooth:
+            v = np.convolve(v, np.ones(smooth) / smooth, mode="valid")
+        ax.plot(np.arange(len(v)) + (smooth - 1 if smooth > 1 else 0), v, label=name)
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    if log:
+        ax.set_yscale("log")
+    ax.set_title(title)
+    ax.legend()
+    return ax

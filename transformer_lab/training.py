@@ -1,0 +1,148 @@
+"""Training helpers used from chapter 7 on: seeding, the loss, learning-rate schedules, a loop, checkpoints."""
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, NumPy and PyTorch (CPU and GPU) so a run can be repeated exactly."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def get_device() -> torch.device:
+    """A GPU when there is one, else the CPU. Nothing in the course needs a GPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def label_smoothed_cross_entropy(
+    logits: torch.Tensor, target: torch.Tensor, smoothing: float = 0.1, ignore_index: int | None = None
+) -> torch.Tensor:
+    """Cross-entropy against a target that puts 1 - smoothing on the right token and spreads
+    `smoothing` evenly over all V tokens. logits (..., V), target (...) -> mean over counted positions.
+
+        loss = (1 - smoothing) * (-log p[target]) + smoothing * mean_v(-log p[v])
+    """
+    if not 0.0 <= smoothing < 1.0:
+        raise ValueError(f"smoothing must be in [0, 1), got {smoothing}")
+    log_probs = torch.log_softmax(logits, dim=-1)  # (..., V)
+    safe_target = target if ignore_index is None else target.masked_fill(target == ignore_index, 0)
+    nll = -log_probs.gather(-1, safe_target.unsqueeze(-1)).squeeze(-1)  # (...)
+    uniform = -log_probs.mean(dim=-1)  # (...)
+    loss = (1.0 - smoothing) * nll + smoothing * uniform
+    if ignore_index is None:
+        return loss.mean()
+    keep = target != ignore_index
+    return (loss * keep).sum() / keep.sum().clamp(min=1)
+
+
+def noam_lr(step: int, d_model: int, warmup: int) -> float:
+    """The schedule of "Attention Is All You Need": lr = d_model^-0.5 * min(step^-0.5, step * warmup^-1.5).
+
+    It rises linearly for `warmup` steps, then decays as 1/sqrt(step). Steps count from 1.
+    """
+    step = max(step, 1)
+    return d_model**-0.5 * min(step**-0.5, step * warmup**-1.5)
+
+
+def warmup_cosine(step: int, warmup_steps: int, total_steps: int, min_ratio: float = 0.0) -> float:
+    """A multiplier in [min_ratio, 1]: linear warmup to 1, then a cosine down to min_ratio at total_steps."""
+    if step < warmup_steps:
+        return (step + 1) / warmup_steps
+    progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
+    return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+@dataclass
+class History:
+    """What `train` records: the loss and learning rate at every step."""
+
+    losses: list[float] = field(default_factory=list)
+    lrs: list[float] = field(default_factory=list)
+
+
+def train(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    get_batch: Callable[[int], object],
+    loss_fn: Callable[[nn.Module, object], torch.Tensor],
+    *,
+    steps: int,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    grad_clip: float | None = 1.0,
+    progress: bool = True,
+    desc: str = "train",
+) -> History:
+    """Run `steps` optimiser steps. get_batch(step) gives a batch; loss_fn(model, batch) its loss.
+
+    One step: forward, backward, clip the gradient norm, update, advance the schedule.
+    """
+    model.train()
+    history = History()
+    bar = tqdm(range(steps), desc=desc, disable=not progress, mininterval=1.0, ncols=80)
+    for step in bar:
+        loss = loss_fn(model, get_batch(step))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if grad_clip is not None:
+            nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+        history.lrs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        history.losses.append(loss.item())
+        if step % 50 == 0 or step == steps - 1:
+            bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
+    model.eval()
+    return history
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, batches, loss_fn: Callable[[nn.Module, object], torch.Tensor]) -> float:
+    """Mean loss over an iterable of batches, in eval mode (no dropout) and without gradients."""
+    was_training = model.training
+    model.eval()
+    losses = [loss_fn(model, batch).item() for batch in batches]
+    model.train(was_training)
+    return sum(losses) / len(losses)
+
+
+def cross_entropy_loss(model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    """loss_fn for a classifier or a language model: batch = (inputs, targets), F.cross_entropy over the last dim."""
+    inputs, targets = batch
+    logits = model(inputs)
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
+
+
+def save_checkpoint(path: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer | None = None, **extra) -> None:
+    """Save the model's weights (and the optimizer's state, and any extra values) to one file."""
+    state = {"model": model.state_dict(), "extra": extra}
+    if optimizer is not None:
+        state["optimizer"] = optimizer.state_dict()
+    torch.save(state, path)
+
+
+def load_checkpoint(path: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer | None = None) -> dict:
+    """Load what save_checkpoint wrote into `model` (and `optimizer`); return the extra values."""
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    model.load_state_dict(state["model"])
+    if optimizer is not None:
+        if "optimizer" not in state:
+            raise ValueError(f"{path} holds no optimizer state")
+        optimizer.load_state_dict(state["optimizer"])
+    return state["extra"]
