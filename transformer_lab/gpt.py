@@ -79,6 +79,12 @@ class GPT(nn.Module):
         if cfg.tie_weights:
             self.lm_head.weight = self.wte.weight
 
+    def set_fast_path(self, enabled: bool = True) -> "GPT":
+        """Use PyTorch's fused attention kernel in every block (same numbers; no attention weights kept)."""
+        for block in self.blocks:
+            block.attn.use_fast_path = enabled
+        return self
+
     @staticmethod
     def _init_weights(module: nn.Module) -> None:
         if isinstance(module, (nn.Linear, nn.Embedding)):
