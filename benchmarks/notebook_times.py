@@ -1,0 +1,75 @@
+"""Run every chapter notebook in a fresh kernel and print its wall time against the budget.
+
+    python benchmarks/notebook_times.py [--book]
+
+Writes the table to book/_generated/notebook_times.md, which the appendix page includes. The
+notebooks are executed in memory: their stored outputs are not touched. With --book, the time of a
+strict book build (into a temporary folder) is added.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+import torch
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "book" / "_generated" / "notebook_times.md"
+NOTEBOOK_BUDGET_S, ALL_BUDGET_S, BOOK_BUDGET_S = 90, 8 * 60, 120
+
+
+def machine() -> str:
+    cpu = platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        cpu = next((l.split(":", 1)[1].strip() for l in cpuinfo.read_text().splitlines() if l.startswith("model name")), cpu)
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, torch {torch.__version__}"
+
+
+def run_notebook(path: Path) -> float:
+    nb = nbformat.read(path, as_version=4)
+    start = time.perf_counter()
+    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    return time.perf_counter() - start
+
+
+def build_book() -> float:
+    jb = Path(sys.executable).with_name("jupyter-book")
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        subprocess.run([str(jb), "build", str(ROOT), "-W", "-n", "--keep-going", "--path-output", tmp],
+                       check=True, capture_output=True)  # fmt: skip
+        return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--book", action="store_true", help="also time the strict book build")
+    args = parser.parse_args()
+    rows, total = [], 0.0
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        seconds = run_notebook(path)
+        total += seconds
+        rows.append(f"| `{path.name}` | {seconds:.1f} | {NOTEBOOK_BUDGET_S} | {'yes' if seconds <= NOTEBOOK_BUDGET_S else '**no**'} |")
+        print(rows[-1], flush=True)
+    rows.append(f"| **all notebooks** | {total:.1f} | {ALL_BUDGET_S} | {'yes' if total <= ALL_BUDGET_S else '**no**'} |")
+    if args.book:
+        seconds = build_book()
+        rows.append(f"| `jupyter-book build` (strict) | {seconds:.1f} | {BOOK_BUDGET_S} | {'yes' if seconds <= BOOK_BUDGET_S else '**no**'} |")
+    table = "\n".join([f"Measured on: {machine()}.", "", "| what | seconds | budget | within budget |", "|---|---|---|---|", *rows, ""])
+    print(table)
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""The book builds strictly (warnings are errors) and the built site is complete."""
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from bs4 import BeautifulSoup
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def toc_files() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    return [toc["root"]] + [c["file"] for part in toc["parts"] for c in part["chapters"]]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("book")
+    jb = Path(sys.executable).with_name("jupyter-book")
+    result = subprocess.run([str(jb), "build", str(ROOT), "-W", "-n", "--keep-going", "--path-output", str(out)],
+                            capture_output=True, text=True, timeout=600)  # fmt: skip
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-5000:]
+    problems = [line for line in log.splitlines() if re.search(r"\b(WARNING|ERROR)\b", line)]
+    assert not problems, "\n".join(problems)
+    return out / "_build" / "html"
+
+
+def test_every_page_in_the_toc_is_built(site):
+    for name in toc_files():
+        assert (site / f"{name}.html").exists(), name
+
+
+@pytest.mark.parametrize("name", [f for f in toc_files() if f.startswith("notebooks/")])
+def test_chapter_pages(site, name):
+    page = site / f"{name}.html"
+    soup = BeautifulSoup(page.read_text(), "html.parser")
+    images = soup.find_all("img")
+    assert images, f"{name} has no figure"
+    for img in images:
+        src = img["src"]
+        if not src.startswith(("http", "data:")):
+            assert (page.parent / src).resolve().exists(), f"{name}: missing image {src}"
+    assert not soup.select(".output.traceback, .output.error"), f"{name} shows an error output"
+    assert "Traceback (most recent call last)" not in soup.get_text()
+    html = page.read_text()
+    assert "colab.research.google.com" in html and "mybinder.org" in html, "launch buttons missing"
+    assert ".ipynb" in html and "download" in html.lower(), "download button missing"
+
+
+def test_internal_links_resolve(site):
+    for page in site.rglob("*.html"):
+        if "_static" in page.parts or "_sources" in page.parts:
+            continue
+        for a in BeautifulSoup(page.read_text(), "html.parser").find_all("a", href=True):
+            href = a["href"].split("#")[0]
+            if not href or href.startswith(("http:", "https:", "mailto:", "javascript:")):
+                continue
+            assert (page.parent / href).resolve().exists(), f"{page.relative_to(site)} links to missing {href}"
