@@ -1,0 +1,593 @@
+"""Exercise checks: call one right under an exercise to compare your code with the package's.
+
+    from transformer_lab.checks import check_scaled_dot_product_attention
+    check_scaled_dot_product_attention(my_attention)
+
+A checker runs your function, or builds your class (with the package class's constructor arguments,
+then copies in the weights of a seeded reference instance by state_dict), on a few small seeded
+inputs and compares the result with the package's own implementation. When every case matches it
+prints one line. When one does not, it raises AssertionError: it runs known buggy versions on the
+same input and, if yours matches one, names the mistake; otherwise it says which input differs and
+by how much.
+
+Any correct implementation passes (einsum or matmul, -inf or -1e9, a loop or vectorised code): no
+input has a fully masked row, and floats are compared with float32 tolerances. The known mistakes
+sit next to each checker as lists of `Mistake(hint, impl)`, where `impl` is called like your code.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+from torch import nn
+
+from .attention import causal_mask, padding_mask, scaled_dot_product_attention
+from .decoder import DecoderLayer
+from .encoder import EncoderLayer
+from .generation import beam_search, greedy_decode, top_k_filter, top_p_filter
+from .gpt import GPT, GPTConfig
+from .layers import FeedForward, LayerNorm
+from .multi_head import KVCache, MultiHeadAttention
+from .positional import sinusoidal_encoding
+from .transformer import Transformer, TransformerConfig
+from .vit import PatchEmbedding
+
+__all__ = [
+    "check_scaled_dot_product_attention", "check_causal_mask", "check_padding_mask",
+    "check_multi_head_attention", "check_sinusoidal_encoding", "check_layer_norm", "check_feed_forward",
+    "check_encoder_layer", "check_decoder_layer", "check_greedy_decode", "check_beam_search",
+    "check_top_k_filter", "check_top_p_filter", "check_kv_cache_step", "check_patch_embedding",
+]  # fmt: skip
+
+ATOL, RTOL = 1e-5, 1e-4  # float32: |yours - expected| <= ATOL + RTOL * |expected|
+NEG_INF = float("-inf")
+
+
+# ---------------------------------------------------------------------------------------------------
+# The engine: run every case, compare, and on a difference look for a known mistake.
+# ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    """One input. `inputs` are the call's arguments, passed positionally in this order."""
+
+    label: str  # what kind of input, e.g. "cross-attention, padding mask"
+    inputs: dict[str, Any]
+    init: dict[str, Any] = field(default_factory=dict)  # constructor keyword arguments, for a class
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A known wrong implementation, called like the learner's, and the hint for whoever matches it."""
+
+    hint: str
+    impl: Callable
+
+
+Run = Callable[[Callable, Case], Any]  # (an implementation, a case) -> what gets compared
+
+
+class _Explained(AssertionError):
+    """A failure already worded for the learner."""
+
+
+def _check(name: str, candidate, reference, cases: list[Case], run: Run, mistakes: list[Mistake],
+           fields: tuple[str, ...] = ("output",), optional: tuple[str, ...] = (), announce: bool = True) -> None:
+    """Compare candidate with reference on every case; print one line, or raise naming the first difference.
+
+    `fields` name what `run` returns (a tuple when there are several); a field listed in `optional`
+    is skipped when the candidate gives None for it.
+    """  # fmt: skip
+    for n, case in enumerate(cases, 1):
+        expected = run(reference, case)
+        got = _run_candidate(name, run, candidate, case)
+        problem = _compare(got, expected, fields, optional)
+        if problem is not None:
+            hint = _diagnose(got, case, run, mistakes, fields, optional)
+            where = f"{name} is not right yet. Case {n} of {len(cases)}: {_describe(case)}."
+            raise _Explained(f"{where}\n{hint}\n(In detail: {problem})" if hint else f"{where}\n{problem}")
+    if announce:
+        print(f"✓ {name}: correct on {len(cases)} cases")
+
+
+def _run_candidate(name: str, run: Run, candidate, case: Case):
+    """Run the learner's code on copies of the inputs; turn its exceptions and in-place edits into failures."""
+    copies = _copy_inputs(case)
+    try:
+        got = run(candidate, copies)
+    except _Explained:
+        raise
+    except NotImplementedError:
+        raise _Explained(
+            f"{name} is not implemented yet (your code raised NotImplementedError). "
+            "Fill in the exercise, then run this check again."
+        ) from None
+    except Exception as err:
+        raise _Explained(f"Your {name} raised {type(err).__name__}: {err}\non input {_describe(case)}") from err
+    for arg, before in case.inputs.items():
+        if isinstance(before, torch.Tensor) and not torch.equal(before, copies.inputs[arg]):
+            raise _Explained(
+                f"Your {name} changed its input `{arg}` in place (on input {_describe(case)}). "
+                "Leave the inputs as they are: use out-of-place operations (x = x / s, masked_fill) "
+                "rather than in-place ones (x /= s, masked_fill_), or work on a copy."
+            )
+    return got
+
+
+def _copy_inputs(case: Case) -> Case:
+    """The same case with every tensor cloned; a tensor passed twice (self-attention) stays one tensor."""
+    clones: dict[int, torch.Tensor] = {}
+    for x in case.inputs.values():
+        if isinstance(x, torch.Tensor) and id(x) not in clones:
+            clones[id(x)] = x.clone()
+    inputs = {k: clones[id(x)] if isinstance(x, torch.Tensor) else x for k, x in case.inputs.items()}
+    return Case(case.label, inputs, case.init)
+
+
+def _diagnose(got, case: Case, run: Run, mistakes: list[Mistake], fields, optional) -> str | None:
+    """The hint of the first known mistake whose output on this case matches the candidate's."""
+    for mistake in mistakes:
+        try:
+            buggy = run(mistake.impl, _copy_inputs(case))
+        except Exception:  # a mistake that cannot even run on this input is not the one made here
+            continue
+        if _compare(got, buggy, fields, optional, equal_nan=True) is None:
+            return mistake.hint
+    return None
+
+
+def _compare(got, expected, fields, optional=(), equal_nan=False) -> str | None:
+    """None when got matches expected; otherwise what is wrong, in words."""
+    if len(fields) == 1:
+        return _compare_tensor(fields[0], got, expected, equal_nan)
+    if not isinstance(got, (tuple, list)) or len(got) != len(fields):
+        return f"your code returned {_kind(got)}; it should return a tuple ({', '.join(fields)})."
+    for name, g, e in zip(fields, got, expected):
+        if g is None and name in optional:
+            continue
+        problem = _compare_tensor(name, g, e, equal_nan)
+        if problem is not None:
+            return problem
+    return None
+
+
+def _compare_tensor(name: str, got, expected: torch.Tensor, equal_nan: bool = False) -> str | None:
+    if not isinstance(got, torch.Tensor):
+        forgot = " Did you forget to `return` it?" if got is None else ""
+        return f"`{name}` is {_kind(got)}, not a torch.Tensor.{forgot}"
+    if got.shape != expected.shape:
+        return f"`{name}` has shape {tuple(got.shape)}; expected {tuple(expected.shape)}."
+    if got.dtype != expected.dtype:
+        return f"`{name}` has dtype {got.dtype}; expected {expected.dtype}."
+    if not expected.is_floating_point():
+        wrong = got != expected
+        if not wrong.any():
+            return None
+        i = _first(wrong)
+        return (f"`{name}` differs at {int(wrong.sum())} of {wrong.numel()} positions; the first is index {i}: "
+                f"yours {got[i].item()}, expected {expected[i].item()}.")  # fmt: skip
+    close = torch.isclose(got, expected, rtol=RTOL, atol=ATOL, equal_nan=equal_nan)
+    if close.all():
+        return None
+    nan = got.isnan() & ~expected.isnan()
+    if nan.any():
+        return f"`{name}` contains NaN at {int(nan.sum())} of {nan.numel()} positions (the first is index {_first(nan)})."
+    diff = (got.double() - expected.double()).abs().masked_fill(close, 0.0).nan_to_num(nan=math.inf)
+    i = _first(diff == diff.max())
+    return (f"`{name}` differs from the expected values by up to {diff.max().item():.3g} (max abs difference, "
+            f"at index {i}: yours {got[i].item():.6g}, expected {expected[i].item():.6g}).")  # fmt: skip
+
+
+def _first(where: torch.Tensor) -> tuple[int, ...]:
+    return tuple(int(i) for i in where.nonzero()[0])
+
+
+def _kind(x) -> str:
+    if x is None:
+        return "None"
+    if isinstance(x, torch.Tensor):
+        return f"a Tensor of shape {tuple(x.shape)}"
+    if isinstance(x, (tuple, list)):
+        return f"a {type(x).__name__} of {len(x)} items"
+    return f"a {type(x).__name__}"
+
+
+def _describe(case: Case) -> str:
+    parts = []
+    for name, x in case.inputs.items():
+        if isinstance(x, torch.Tensor) and not x.is_floating_point() and x.dtype != torch.bool and x.numel() <= 24:
+            parts.append(f"{name}={x.tolist()}")
+        elif isinstance(x, torch.Tensor):
+            parts.append(f"{name} {tuple(x.shape)}" + ("" if x.dtype == torch.float32 else f" {x.dtype}"))
+        elif isinstance(x, nn.Module):
+            parts.append(f"{name}: a small seeded {type(x).__name__}")
+        else:
+            parts.append(f"{name}={x!r}")
+    built = f"; built with {', '.join(f'{k}={v!r}' for k, v in case.init.items())}" if case.init else ""
+    return f"{case.label} ({', '.join(parts)}{built})"
+
+
+def _call(fn: Callable, case: Case):
+    return fn(*case.inputs.values())
+
+
+def _module_run(reference_cls: type[nn.Module], keep_attn_weights: bool = False) -> Run:
+    """Build a class with case.init, copy in a seeded reference instance's weights, and call it on the inputs."""
+
+    def run(cls, case: Case):
+        module = _build(cls, case.init, _seeded(reference_cls, case.init).state_dict())
+        out = module(*case.inputs.values())
+        return (out, getattr(module, "attn_weights", None)) if keep_attn_weights else out
+
+    return run
+
+
+def _seeded(cls: type[nn.Module], init: dict[str, Any]) -> nn.Module:
+    """The class built under a fixed seed, every parameter nudged (so LayerNorm's ones and zeros matter too)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        module = cls(**init)
+        with torch.no_grad():
+            for p in module.parameters():
+                p.add_(0.3 * torch.randn_like(p))
+    return module.eval()
+
+
+def _build(cls, init: dict[str, Any], state: dict[str, torch.Tensor]) -> nn.Module:
+    args = ", ".join(f"{k}={v!r}" for k, v in init.items())
+    try:
+        module = cls(**init)
+    except NotImplementedError:
+        raise
+    except Exception as err:
+        raise _Explained(f"Building your class as {cls.__name__}({args}) raised {type(err).__name__}: {err}") from err
+    try:
+        module.load_state_dict(state)
+    except RuntimeError as err:
+        raise _Explained(
+            f"Your {cls.__name__}'s parameters are not named like the package's, so the checker cannot copy "
+            f"the reference weights in. Keep these names: {', '.join(state)}.\n{err}"
+        ) from None
+    return module.eval()
+
+
+def _expect_function(name: str, candidate) -> None:
+    if isinstance(candidate, type) or not callable(candidate):
+        raise _Explained(f"{name}: pass your function itself, e.g. check(my_function), not {_kind(candidate)}.")
+
+
+def _expect_class(name: str, candidate, base: type[nn.Module]) -> None:
+    if not (isinstance(candidate, type) and issubclass(candidate, base)):
+        raise _Explained(
+            f"{name}: pass your class itself (not an instance), a subclass of {base.__module__.split('.')[0]}."
+            f"{base.__name__}, e.g. check(MyClass); got {_kind(candidate)}."
+        )
+
+
+def _randn(g: torch.Generator, *shape: int, scale: float = 1.0) -> torch.Tensor:
+    return torch.randn(*shape, generator=g) * scale
+
+
+def _lengths_mask(lengths: list[int], T: int) -> torch.Tensor:
+    """(B, 1, 1, T) padding mask: row b may attend to its first lengths[b] keys."""
+    return (torch.arange(T)[None, :] < torch.tensor(lengths)[:, None])[:, None, None, :]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Chapter 3 — scaled dot-product attention and masks
+# ---------------------------------------------------------------------------------------------------
+
+
+def _attend(q, k, v, mask=None, *, scale=None, dim=-1, fill=NEG_INF, invert=False, after_softmax=False):
+    """Attention with one step changed at a time; scale=None is the right 1/sqrt(d_k)."""
+    scores = q @ k.transpose(-2, -1) * (q.shape[-1] ** -0.5 if scale is None else scale)  # (..., T_q, T_k)
+    if mask is not None and invert:
+        mask = ~mask
+    if mask is not None and not after_softmax:
+        scores = scores.masked_fill(~mask, fill)
+    weights = scores.softmax(dim=dim)
+    if mask is not None and after_softmax:
+        weights = weights.masked_fill(~mask, 0.0)
+    return weights @ v, weights
+
+
+ATTENTION_MISTAKES = [
+    Mistake("Your output matches attention WITHOUT the 1/sqrt(d_k) scaling. "
+            "Did you forget to divide the scores by sqrt(d_k)?",
+            lambda q, k, v, mask=None: _attend(q, k, v, mask, scale=1.0)),
+    Mistake("Your output matches attention with the scores divided by d_k instead of sqrt(d_k). "
+            "Divide by math.sqrt(d_k) (or d_k ** 0.5).",
+            lambda q, k, v, mask=None: _attend(q, k, v, mask, scale=1 / q.shape[-1])),
+    Mistake("Your output matches attention with the scores MULTIPLIED by sqrt(d_k). Divide them by sqrt(d_k).",
+            lambda q, k, v, mask=None: _attend(q, k, v, mask, scale=q.shape[-1] ** 0.5)),
+    Mistake("Your output matches attention scaled by sqrt(d_v), the width of v. "
+            "d_k is the width of the queries and keys: q.shape[-1].",
+            lambda q, k, v, mask=None: _attend(q, k, v, mask, scale=v.shape[-1] ** -0.5)),
+    Mistake("Your output matches attention with the softmax over the wrong axis (the queries, dim=-2). "
+            "Each query's weights over the keys must sum to 1: softmax(scores, dim=-1).",
+            lambda q, k, v, mask=None: _attend(q, k, v, mask, dim=-2)),
+    Mistake("Your output matches attention with the softmax over the wrong axis (dim=1). "
+            "Each query's weights over the keys must sum to 1: softmax(scores, dim=-1).",
+            lambda q, k, v, mask=None: _attend(q, k, v, mask, dim=1)),
+    Mistake("Your output matches attention with the mask inverted: you block the keys where the mask is True. "
+            "Here True means 'may attend', so fill the scores where the mask is False (~mask).",
+            lambda q, k, v, mask=None: _attend(q, k, v, mask, invert=True)),
+    Mistake("Your output matches attention with the mask applied AFTER the softmax: the weights left no "
+            "longer sum to 1. Fill the masked scores with -inf before the softmax.",
+            lambda q, k, v, mask=None: _attend(q, k, v, mask, after_softmax=True)),
+    Mistake("Your output matches attention with the masked scores filled with 0 instead of -inf. "
+            "exp(0) = 1, so masked keys still get weight: fill with float('-inf').",
+            lambda q, k, v, mask=None: _attend(q, k, v, mask, fill=0.0)),
+    Mistake("Your output matches attention with the mask IGNORED. Fill the scores where the mask is False "
+            "with -inf before the softmax.",
+            lambda q, k, v, mask=None: _attend(q, k, v)),
+    Mistake("You return (weights, output); return (output, weights).",
+            lambda q, k, v, mask=None: _attend(q, k, v, mask)[::-1]),
+]  # fmt: skip
+
+
+def _attention_cases() -> list[Case]:
+    g = torch.Generator().manual_seed(0)
+    causal_and_padding = causal_mask(5) & _lengths_mask([5, 3], 5)  # (2, 1, 5, 5)
+    return [
+        Case("batch of 1, no mask", dict(q=_randn(g, 1, 3, 5), k=_randn(g, 1, 4, 5), v=_randn(g, 1, 4, 6), mask=None)),
+        Case("batch of 2 with 2 heads, padding mask",
+             dict(q=_randn(g, 2, 2, 4, 3), k=_randn(g, 2, 2, 6, 3), v=_randn(g, 2, 2, 6, 5),
+                  mask=_lengths_mask([4, 3], 6))),
+        Case("self-attention, causal mask", dict(q=_randn(g, 2, 5, 4), k=_randn(g, 2, 5, 4), v=_randn(g, 2, 5, 3),
+                                                 mask=causal_mask(5))),
+        Case("cross-attention (T_q=3, T_k=7), padding mask",
+             dict(q=_randn(g, 2, 3, 4), k=_randn(g, 2, 7, 4), v=_randn(g, 2, 7, 2), mask=_lengths_mask([7, 5], 7)[:, 0])),
+        Case("2 heads, causal and padding mask",
+             dict(q=_randn(g, 2, 2, 5, 4), k=_randn(g, 2, 2, 5, 4), v=_randn(g, 2, 2, 5, 4), mask=causal_and_padding)),
+        Case("one query (a decoding step), 1 head, no mask",
+             dict(q=_randn(g, 1, 1, 1, 6), k=_randn(g, 1, 1, 5, 6), v=_randn(g, 1, 1, 5, 6), mask=None)),
+    ]  # fmt: skip
+
+
+def check_scaled_dot_product_attention(fn: Callable) -> None:
+    """fn(q, k, v, mask=None) -> (output, weights), like tl.scaled_dot_product_attention."""
+    name = "scaled_dot_product_attention"
+    _expect_function(name, fn)
+    _check(name, fn, scaled_dot_product_attention, _attention_cases(), _call, ATTENTION_MISTAKES,
+           fields=("output", "weights"))  # fmt: skip
+
+
+CAUSAL_MASK_MISTAKES = [
+    Mistake("Your mask leaves out the diagonal: a position may attend to itself. Use tril() (diagonal=0), not tril(-1).",
+            lambda T: torch.ones(T, T, dtype=torch.bool).tril(diagonal=-1)),
+    Mistake("Your mask is inverted: it is True on the future (above the diagonal), the convention of nn.Transformer's "
+            "masks. Here True means 'may attend': True on and below the diagonal, ones(T, T).tril().",
+            lambda T: torch.ones(T, T, dtype=torch.bool).triu(diagonal=1)),
+    Mistake("Your mask is the upper triangle: it lets each position see the future and not the past. "
+            "Use the lower triangle, ones(T, T).tril().",
+            lambda T: torch.ones(T, T, dtype=torch.bool).triu()),
+    Mistake("Your mask is an additive float mask (0 and -inf). This course's masks are boolean: True = may attend.",
+            lambda T: torch.zeros(T, T).masked_fill(~causal_mask(T), NEG_INF)),
+    Mistake("Your mask holds the numbers 0 and 1; make it boolean: dtype=torch.bool.",
+            lambda T: torch.ones(T, T, dtype=torch.long).tril()),
+    Mistake("Your mask holds the numbers 0. and 1.; make it boolean: dtype=torch.bool.",
+            lambda T: torch.ones(T, T).tril()),
+]  # fmt: skip
+
+
+def check_causal_mask(fn: Callable) -> None:
+    """fn(T) -> (T, T) bool, True where query t may attend to key s (s <= t)."""
+    name = "causal_mask"
+    _expect_function(name, fn)
+    cases = [Case(f"T={T}", dict(T=T)) for T in (5, 1, 3, 8)]
+    _check(name, fn, causal_mask, cases, _call, CAUSAL_MASK_MISTAKES, fields=("mask",))
+
+
+PADDING_MASK_MISTAKES = [
+    Mistake("Your mask is inverted: it is True at the padding. Here True means 'may attend': tokens != pad_id.",
+            lambda tokens, pad_id: (tokens == pad_id)[:, None, None, :]),
+    Mistake("Your mask compares with 0 rather than with pad_id. Use tokens != pad_id.",
+            lambda tokens, pad_id: (tokens != 0)[:, None, None, :]),
+    Mistake("Your mask has shape (B, T); give it shape (B, 1, 1, T), mask[:, None, None, :], "
+            "so it broadcasts over the heads and the queries.",
+            lambda tokens, pad_id: tokens != pad_id),
+    Mistake("Your mask has shape (B, 1, T); give it shape (B, 1, 1, T), mask[:, None, None, :], "
+            "so it broadcasts over the heads and the queries.",
+            lambda tokens, pad_id: (tokens != pad_id)[:, None, :]),
+    Mistake("Your mask has shape (B, 1, T, 1): it masks queries, not keys. Padding is hidden as a KEY, "
+            "so the mask is (B, 1, 1, T): mask[:, None, None, :].",
+            lambda tokens, pad_id: (tokens != pad_id)[:, None, :, None]),
+    Mistake("Your mask holds numbers, not booleans; keep the result of tokens != pad_id as it is (dtype torch.bool).",
+            lambda tokens, pad_id: (tokens != pad_id)[:, None, None, :].long()),
+    Mistake("Your mask holds numbers, not booleans; keep the result of tokens != pad_id as it is (dtype torch.bool).",
+            lambda tokens, pad_id: (tokens != pad_id)[:, None, None, :].float()),
+]  # fmt: skip
+
+
+def check_padding_mask(fn: Callable) -> None:
+    """fn(tokens (B, T), pad_id) -> (B, 1, 1, T) bool, True at real tokens."""
+    name = "padding_mask"
+    _expect_function(name, fn)
+    cases = [
+        Case("padding at the end, pad_id=0", dict(tokens=torch.tensor([[5, 3, 7, 0, 0], [4, 4, 2, 9, 1]]), pad_id=0)),
+        Case("batch of 1, pad_id=3, token 0 is a real token", dict(tokens=torch.tensor([[0, 5, 3, 3]]), pad_id=3)),
+        Case("padding on the left, pad_id=1",
+             dict(tokens=torch.tensor([[1, 1, 4, 5, 6, 7], [1, 2, 3, 4, 5, 6], [2, 3, 4, 5, 6, 0]]), pad_id=1)),
+    ]  # fmt: skip
+    _check(name, fn, padding_mask, cases, _call, PADDING_MASK_MISTAKES, fields=("mask",))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Chapter 4 — multi-head attention
+# ---------------------------------------------------------------------------------------------------
+
+
+class _WrittenMHA(MultiHeadAttention):
+    """Multi-head attention written out step by step; each buggy variant below changes one step."""
+
+    def attend(self, q, k, v, mask):
+        return scaled_dot_product_attention(q, k, v, mask)
+
+    def forward(self, query, key, value, mask=None):
+        q = self.split_heads(self.q_proj(query))  # (B, H, T_q, d_k)
+        k = self.split_heads(self.k_proj(key))  # (B, H, T_k, d_k)
+        v = self.split_heads(self.v_proj(value))
+        out, self.attn_weights = self.attend(q, k, v, mask)  # (B, H, T_q, d_k), (B, H, T_q, T_k)
+        return self.project(self.merge_heads(out))  # (B, T_q, D)
+
+    def project(self, x):
+        return self.out_proj(x)
+
+
+class _MHASplitWithoutTranspose(_WrittenMHA):
+    def split_heads(self, x):
+        return x.reshape(x.shape[0], self.n_heads, x.shape[1], self.d_k)
+
+
+class _MHASplitDkFirst(_WrittenMHA):
+    def split_heads(self, x):
+        return x.reshape(x.shape[0], x.shape[1], self.d_k, self.n_heads).permute(0, 3, 1, 2)
+
+
+class _MHAMergeWithoutTranspose(_WrittenMHA):
+    def merge_heads(self, x):
+        return x.reshape(x.shape[0], x.shape[2], self.d_model)
+
+
+class _MHAMergeDkFirst(_WrittenMHA):
+    def merge_heads(self, x):
+        return x.permute(0, 2, 3, 1).reshape(x.shape[0], x.shape[2], self.d_model)
+
+
+class _MHANoOutputProjection(_WrittenMHA):
+    def project(self, x):
+        return x
+
+
+class _MHAScaledByDModel(_WrittenMHA):
+    def attend(self, q, k, v, mask):
+        return _attend(q, k, v, mask, scale=self.d_model**-0.5)
+
+
+class _MHANotScaled(_WrittenMHA):
+    def attend(self, q, k, v, mask):
+        return _attend(q, k, v, mask, scale=1.0)
+
+
+class _MHAMaskIgnored(_WrittenMHA):
+    def attend(self, q, k, v, mask):
+        return scaled_dot_product_attention(q, k, v)
+
+
+class _MHAValuesFromKey(_WrittenMHA):
+    def forward(self, query, key, value, mask=None):
+        return super().forward(query, key, key, mask)
+
+
+MULTI_HEAD_MISTAKES = [
+    Mistake("Your heads are split without a transpose: (B, T, D) was reshaped straight to (B, H, T, d_k), which "
+            "mixes positions. View it as (B, T, H, d_k), then transpose(1, 2).", _MHASplitWithoutTranspose),
+    Mistake("Your heads are split in the wrong order: the width was viewed as (d_k, H). Each head owns d_k "
+            "CONSECUTIVE features: view(B, T, H, d_k), then transpose(1, 2).", _MHASplitDkFirst),
+    Mistake("Your heads are merged without a transpose: (B, H, T, d_k) was reshaped straight to (B, T, D), "
+            "which mixes positions. transpose(1, 2) back to (B, T, H, d_k) first, then reshape.",
+            _MHAMergeWithoutTranspose),
+    Mistake("Your heads are merged in the wrong order: features were laid out as (d_k, H). Concatenate the heads, "
+            "(B, T, H, d_k) -> (B, T, H * d_k): transpose(1, 2), then reshape.", _MHAMergeDkFirst),
+    Mistake("Your output matches multi-head attention WITHOUT the output projection. "
+            "Pass the merged heads through self.out_proj.", _MHANoOutputProjection),
+    Mistake("Your output matches attention scaled by sqrt(d_model). Each head works in d_k = d_model / n_heads "
+            "dimensions: divide the scores by sqrt(d_k).", _MHAScaledByDModel),
+    Mistake("Your output matches multi-head attention WITHOUT the 1/sqrt(d_k) scaling of the scores.", _MHANotScaled),
+    Mistake("Your output matches multi-head attention with the mask IGNORED. Pass the mask to the attention.",
+            _MHAMaskIgnored),
+    Mistake("Your values are computed from `key`, not `value`: use self.v_proj(value).", _MHAValuesFromKey),
+]  # fmt: skip
+
+
+def _multi_head_cases() -> list[Case]:
+    g = torch.Generator().manual_seed(1)
+    x1, x2 = _randn(g, 2, 4, 12), _randn(g, 1, 5, 8)
+    memory = _randn(g, 2, 5, 12)
+    return [
+        Case("self-attention, batch of 2, no mask", dict(query=x1, key=x1, value=x1, mask=None),
+             dict(d_model=12, n_heads=3)),
+        Case("self-attention, batch of 1, causal mask", dict(query=x2, key=x2, value=x2, mask=causal_mask(5)),
+             dict(d_model=8, n_heads=2)),
+        Case("cross-attention (T_q=3, T_k=5), padding mask",
+             dict(query=_randn(g, 2, 3, 12), key=memory, value=memory, mask=_lengths_mask([5, 3], 5)),
+             dict(d_model=12, n_heads=4)),
+        Case("cross-attention with different key and value tensors, no mask",
+             dict(query=_randn(g, 2, 2, 8), key=_randn(g, 2, 4, 8), value=_randn(g, 2, 4, 8), mask=None),
+             dict(d_model=8, n_heads=4)),
+    ]  # fmt: skip
+
+
+def check_multi_head_attention(cls: type[MultiHeadAttention]) -> None:
+    """cls: a subclass of tl.MultiHeadAttention whose forward(query, key, value, mask=None) you wrote.
+
+    Its attn_weights are compared too when your forward sets them.
+    """
+    name = "MultiHeadAttention"
+    _expect_class(name, cls, MultiHeadAttention)
+    _check(name, cls, MultiHeadAttention, _multi_head_cases(), _module_run(MultiHeadAttention, keep_attn_weights=True),
+           MULTI_HEAD_MISTAKES, fields=("output", "attn_weights"), optional=("attn_weights",))  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------------
+# Chapter 5 — the sinusoidal positional encoding
+# ---------------------------------------------------------------------------------------------------
+
+
+def _sinusoid(max_len, d_model, *, exponent=lambda two_i, d: two_i / d, first=torch.sin, second=torch.cos,
+              start=0, interleave=True):  # fmt: skip
+    """PE with one step changed at a time; the defaults give the right encoding."""
+    position = torch.arange(start, start + max_len, dtype=torch.float32)[:, None]  # (max_len, 1)
+    two_i = torch.arange(0, d_model, 2, dtype=torch.float32)  # (d_model/2,)
+    angle = position / 10000 ** exponent(two_i, d_model)  # (max_len, d_model/2)
+    if not interleave:
+        return torch.cat([first(angle), second(angle)], dim=-1)
+    return torch.stack([first(angle), second(angle)], dim=-1).flatten(-2)  # columns sin, cos, sin, cos, ...
+
+
+def _sinusoid_precedence(max_len, d_model):
+    """10000 ** 2i / d_model: the power is taken before the division."""
+    two_i = torch.arange(0, d_model, 2, dtype=torch.float32)
+    angle = torch.arange(max_len, dtype=torch.float32)[:, None] / (10000**two_i / d_model)
+    return torch.stack([angle.sin(), angle.cos()], dim=-1).flatten(-2)
+
+
+def _sinusoid_per_dimension(max_len, d_model):
+    """Every column j gets its own exponent j / d_model, so a sin/cos pair no longer shares a frequency."""
+    j = torch.arange(d_model, dtype=torch.float32)
+    angle = torch.arange(max_len, dtype=torch.float32)[:, None] / 10000 ** (j / d_model)  # (max_len, d_model)
+    return torch.where(j.long() % 2 == 0, angle.sin(), angle.cos())
+
+
+SINUSOIDAL_MISTAKES = [
+    Mistake("Your sin and cos are swapped: even columns 2i hold sin, odd columns 2i+1 hold cos.",
+            lambda max_len, d_model: _sinusoid(max_len, d_model, first=torch.cos, second=torch.sin)),
+    Mistake("Your frequencies use the exponent i / d_model; it is 2i / d_model. If i counts the pairs "
+            "(0, 1, 2, ...), multiply it by 2; arange(0, d_model, 2) already gives 2i.",
+            lambda max_len, d_model: _sinusoid(max_len, d_model, exponent=lambda two_i, d: two_i / 2 / d)),
+    Mistake("Your frequencies use the exponent 2 * (2i) / d_model: 2i was doubled twice. arange(0, d_model, 2) "
+            "already gives 2i.",
+            lambda max_len, d_model: _sinusoid(max_len, d_model, exponent=lambda two_i, d: 2 * two_i / d)),
+    Mistake("Your positions are MULTIPLIED by 10000^(2i/d_model); divide them: angle = pos / 10000^(2i/d_model).",
+            lambda max_len, d_model: _sinusoid(max_len, d_model, exponent=lambda two_i, d: -two_i / d)),
+    Mistake("Operator precedence: 10000 ** 2i / d_model means (10000 ** 2i) / d_model. "
+            "Write 10000 ** (2i / d_model).",
+            _sinusoid_precedence),
+    Mistake("Your columns 2i and 2i+1 use different frequencies. A sin/cos pair shares one frequency: both "
+            "use the exponent 2i / d_model (for column 2i+1 too, not (2i+1) / d_model).", _sinusoid_per_dimension),
+    Mistake("Your encoding puts all the sines first and then all the cosines. Interleave them: "
+            "PE[:, 0::2] = sin, PE[:, 1::2] = cos.",
+            lambda max_len, d_model: _sinusoid(max_len, d_model, interleave=False)),
+    Mistake("Your positions start at 1; they start at 0: arange(max_len).",
+            lambda max_len, d_model: _sinusoid(max_len, d_model, start=1)),
+    Mistake("Your encoding has shape (d_model, max_len); it is (max_len, d_model): one row per position.",
+            lambda max_len, d_model: sinusoidal_encoding(max_len, d_model).T),
+    Mistake("Your encoding has an extra leading dimension; return (max_len, d_model).",
+            lambda max_len, d_model: sinusoidal_encoding(max_len, d_model)[None]),
+]  # fmt: skip
