@@ -591,3 +591,358 @@ SINUSOIDAL_MISTAKES = [
     Mistake("Your encoding has an extra leading dimension; return (max_len, d_model).",
             lambda max_len, d_model: sinusoidal_encoding(max_len, d_model)[None]),
 ]  # fmt: skip
+
+
+def check_sinusoidal_encoding(fn: Callable) -> None:
+    """fn(max_len, d_model) -> (max_len, d_model) float32: PE[p, 2i] = sin(p / 10000^(2i/d)), PE[p, 2i+1] = cos(...)."""
+    name = "sinusoidal_encoding"
+    _expect_function(name, fn)
+    cases = [Case(f"max_len={n}, d_model={d}", dict(max_len=n, d_model=d)) for n, d in ((6, 8), (10, 4), (5, 16), (1, 2))]
+    _check(name, fn, sinusoidal_encoding, cases, _call, SINUSOIDAL_MISTAKES, fields=("encoding",))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Chapter 6 — LayerNorm and the feed-forward network
+# ---------------------------------------------------------------------------------------------------
+
+
+class _LayerNormUnbiased(LayerNorm):
+    def forward(self, x):
+        return (x - x.mean(-1, keepdim=True)) / torch.sqrt(x.var(-1, keepdim=True) + self.eps) * self.weight + self.bias
+
+
+class _LayerNormEpsOutsideSqrt(LayerNorm):
+    def forward(self, x):
+        std = x.var(-1, keepdim=True, unbiased=False).sqrt()
+        return (x - x.mean(-1, keepdim=True)) / (std + self.eps) * self.weight + self.bias
+
+
+class _LayerNormNoEps(LayerNorm):
+    def forward(self, x):
+        return (x - x.mean(-1, keepdim=True)) / x.std(-1, keepdim=True, unbiased=False) * self.weight + self.bias
+
+
+class _LayerNormFixedEps(LayerNorm):
+    def forward(self, x):
+        var = x.var(-1, keepdim=True, unbiased=False)
+        return (x - x.mean(-1, keepdim=True)) / torch.sqrt(var + 1e-5) * self.weight + self.bias
+
+
+class _LayerNormOverPositions(LayerNorm):
+    def forward(self, x):
+        var = x.var(1, keepdim=True, unbiased=False)
+        return (x - x.mean(1, keepdim=True)) / torch.sqrt(var + self.eps) * self.weight + self.bias
+
+
+class _LayerNormOverPositionsAndFeatures(LayerNorm):
+    def forward(self, x):
+        var = x.var((-2, -1), keepdim=True, unbiased=False)
+        return (x - x.mean((-2, -1), keepdim=True)) / torch.sqrt(var + self.eps) * self.weight + self.bias
+
+
+class _LayerNormByVariance(LayerNorm):
+    def forward(self, x):
+        var = x.var(-1, keepdim=True, unbiased=False)
+        return (x - x.mean(-1, keepdim=True)) / (var + self.eps) * self.weight + self.bias
+
+
+class _LayerNormMeanKept(LayerNorm):
+    def forward(self, x):
+        return x / torch.sqrt(x.var(-1, keepdim=True, unbiased=False) + self.eps) * self.weight + self.bias
+
+
+class _LayerNormWithoutWeightAndBias(LayerNorm):
+    def forward(self, x):
+        return (x - x.mean(-1, keepdim=True)) / torch.sqrt(x.var(-1, keepdim=True, unbiased=False) + self.eps)
+
+
+LAYER_NORM_MISTAKES = [
+    Mistake("Your output matches LayerNorm with the UNBIASED variance (dividing by n - 1). LayerNorm uses the "
+            "biased one, dividing by n: x.var(-1, keepdim=True, unbiased=False). (torch.var and torch.std "
+            "default to unbiased.)", _LayerNormUnbiased),
+    Mistake("Your output matches LayerNorm with eps OUTSIDE the square root: (x - mean) / (std + eps). "
+            "Is your epsilon inside the sqrt? It is (x - mean) / sqrt(var + eps).", _LayerNormEpsOutsideSqrt),
+    Mistake("Your output matches LayerNorm without eps: (x - mean) / sqrt(var + eps) keeps rows with a tiny "
+            "variance from blowing up.", _LayerNormNoEps),
+    Mistake("Your output matches LayerNorm with eps = 1e-5 whatever the constructor was given. Use self.eps.",
+            _LayerNormFixedEps),
+    Mistake("Your output matches a norm over the wrong axis: the positions (dim=1). LayerNorm normalises each "
+            "vector over its LAST dimension (dim=-1, the features), separately at every position.",
+            _LayerNormOverPositions),
+    Mistake("Your output matches a norm over the wrong axes: the positions and the features together. LayerNorm "
+            "normalises each vector over its last dimension only (dim=-1).", _LayerNormOverPositionsAndFeatures),
+    Mistake("Your output matches dividing by the variance. Divide by the standard deviation: sqrt(var + eps).",
+            _LayerNormByVariance),
+    Mistake("Your output matches LayerNorm without subtracting the mean: it is (x - mean) / sqrt(var + eps).",
+            _LayerNormMeanKept),
+    Mistake("Your output matches LayerNorm without its learned scale and shift: multiply by self.weight and add "
+            "self.bias at the end.", _LayerNormWithoutWeightAndBias),
+]  # fmt: skip
+
+
+def check_layer_norm(cls: type[nn.Module]) -> None:
+    """cls(d_model, eps=1e-5) with parameters `weight` and `bias`: y = (x - mean) / sqrt(var + eps) * weight + bias."""
+    name = "LayerNorm"
+    _expect_class(name, cls, nn.Module)
+    g = torch.Generator().manual_seed(2)
+    cases = [
+        Case("batch of 2, values around 1", dict(x=_randn(g, 2, 3, 8, scale=2.0) + 1.0), dict(d_model=8, eps=1e-5)),
+        Case("rows with a tiny variance (values ~1e-3, eps=1e-5)", dict(x=_randn(g, 1, 4, 6, scale=1e-3)),
+             dict(d_model=6, eps=1e-5)),
+        Case("2-d input, d_model=4, eps=1e-3", dict(x=_randn(g, 3, 4, scale=0.05)), dict(d_model=4, eps=1e-3)),
+    ]  # fmt: skip
+    _check(name, cls, LayerNorm, cases, _module_run(LayerNorm), LAYER_NORM_MISTAKES)
+
+
+def _activation(name: str):
+    return F.gelu if name == "gelu" else F.relu
+
+
+class _FeedForwardNoActivation(FeedForward):
+    def forward(self, x):
+        return self.linear2(self.linear1(x))
+
+
+class _FeedForwardActivationLast(FeedForward):
+    def forward(self, x):
+        return _activation(self.activation)(self.linear2(self.linear1(x)))
+
+
+class _FeedForwardAlwaysReLU(FeedForward):
+    def forward(self, x):
+        return self.linear2(F.relu(self.linear1(x)))
+
+
+class _FeedForwardTanhGelu(FeedForward):
+    def forward(self, x):
+        h = self.linear1(x)
+        return self.linear2(F.gelu(h, approximate="tanh") if self.activation == "gelu" else F.relu(h))
+
+
+class _FeedForwardWithResidual(FeedForward):
+    def forward(self, x):
+        return x + super().forward(x)
+
+
+FEED_FORWARD_MISTAKES = [
+    Mistake("Your output matches the feed-forward network WITHOUT its activation: two linear layers in a row "
+            "are just one linear map. Apply the activation between linear1 and linear2.", _FeedForwardNoActivation),
+    Mistake("Your output matches the activation applied AFTER the second linear layer. It goes between the two: "
+            "linear2(activation(linear1(x))).", _FeedForwardActivationLast),
+    Mistake("Your output matches ReLU although the layer was built with activation='gelu'. "
+            "Use the activation named by the `activation` argument.", _FeedForwardAlwaysReLU),
+    Mistake("Your output matches the tanh approximation of GELU. activation='gelu' is the exact GELU, F.gelu(x) "
+            "(GPT-2's approximation is 'gelu_tanh').", _FeedForwardTanhGelu),
+    Mistake("Your output matches x + FFN(x): the residual connection belongs to the encoder/decoder layer, "
+            "not inside the feed-forward network.", _FeedForwardWithResidual),
+]  # fmt: skip
+
+
+def check_feed_forward(cls: type[nn.Module]) -> None:
+    """cls(d_model, d_ff, dropout=0.0, activation="relu" or "gelu") with submodules linear1 and linear2."""
+    name = "FeedForward"
+    _expect_class(name, cls, nn.Module)
+    g = torch.Generator().manual_seed(3)
+    cases = [
+        Case("relu, batch of 2", dict(x=_randn(g, 2, 3, 6)), dict(d_model=6, d_ff=10, dropout=0.0, activation="relu")),
+        Case("gelu, batch of 1", dict(x=_randn(g, 1, 4, 6, scale=2.0)),
+             dict(d_model=6, d_ff=10, dropout=0.0, activation="gelu")),
+        Case("relu, a 2-d input (positions, features)", dict(x=_randn(g, 3, 4)),
+             dict(d_model=4, d_ff=16, dropout=0.0, activation="relu")),
+    ]  # fmt: skip
+    _check(name, cls, FeedForward, cases, _module_run(FeedForward), FEED_FORWARD_MISTAKES)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Chapters 7 and 8 — encoder and decoder layers
+# ---------------------------------------------------------------------------------------------------
+
+
+def _post_ln(x, sublayer, norm):
+    return norm(x + sublayer(x))
+
+
+def _pre_ln(x, sublayer, norm):
+    return x + sublayer(norm(x))
+
+
+def _right_step(layer, x, sublayer, norm):
+    return _pre_ln(x, sublayer, norm) if layer.norm_first else _post_ln(x, sublayer, norm)
+
+
+def _swapped_step(layer, x, sublayer, norm):
+    return _post_ln(x, sublayer, norm) if layer.norm_first else _pre_ln(x, sublayer, norm)
+
+
+def _step_without_residual(layer, x, sublayer, norm):
+    return sublayer(norm(x)) if layer.norm_first else norm(sublayer(x))
+
+
+def _step_normalising_the_residual(layer, x, sublayer, norm):
+    if not layer.norm_first:
+        return _post_ln(x, sublayer, norm)
+    h = norm(x)
+    return h + sublayer(h)  # the residual stream itself went through the norm
+
+
+def _step_normalising_the_sum(layer, x, sublayer, norm):
+    return norm(x + sublayer(norm(x))) if layer.norm_first else _post_ln(x, sublayer, norm)
+
+
+class _WrittenEncoderLayer(EncoderLayer):
+    """The encoder layer with its residual step as a function; the buggy variants below change one thing."""
+
+    step = _right_step
+
+    def forward(self, x, mask=None):
+        x = self.step(x, lambda h: self.self_attn(h, h, h, mask), self.norm1)  # (B, T, D)
+        return self.step(x, self.feed_forward, self.norm2)
+
+
+class _EncoderLNSwapped(_WrittenEncoderLayer):
+    step = _swapped_step
+
+
+class _EncoderNoResidual(_WrittenEncoderLayer):
+    step = _step_without_residual
+
+
+class _EncoderResidualNormalised(_WrittenEncoderLayer):
+    step = _step_normalising_the_residual
+
+
+class _EncoderSumNormalised(_WrittenEncoderLayer):
+    step = _step_normalising_the_sum
+
+
+class _EncoderMaskIgnored(_WrittenEncoderLayer):
+    def forward(self, x, mask=None):
+        return super().forward(x, None)
+
+
+class _EncoderNorm1Twice(_WrittenEncoderLayer):
+    def forward(self, x, mask=None):
+        x = self.step(x, lambda h: self.self_attn(h, h, h, mask), self.norm1)
+        return self.step(x, self.feed_forward, self.norm1)
+
+
+_LN_SWAPPED = ("Your output matches post-LN and pre-LN swapped. norm_first=False (post-LN, the 2017 paper): "
+               "x = norm(x + sublayer(x)); norm_first=True (pre-LN): x = x + sublayer(norm(x)).")  # fmt: skip
+_NO_RESIDUAL = ("Your output matches the layer WITHOUT its residual connections: add each sublayer's input back, "
+                "x + sublayer(...).")  # fmt: skip
+_RESIDUAL_NORMALISED = ("Your output matches pre-LN with the LayerNorm applied to the residual stream itself "
+                        "(h = norm(x); x = h + sublayer(h)). In pre-LN only the sublayer's input is normalised: "
+                        "x = x + sublayer(norm(x)).")  # fmt: skip
+_SUM_NORMALISED = ("Your output matches pre-LN with the LayerNorm ALSO applied to the residual sum, "
+                   "norm(x + sublayer(norm(x))). Pre-LN leaves the sum alone: x = x + sublayer(norm(x)).")  # fmt: skip
+
+ENCODER_LAYER_MISTAKES = [
+    Mistake(_LN_SWAPPED, _EncoderLNSwapped),
+    Mistake(_NO_RESIDUAL, _EncoderNoResidual),
+    Mistake(_RESIDUAL_NORMALISED, _EncoderResidualNormalised),
+    Mistake(_SUM_NORMALISED, _EncoderSumNormalised),
+    Mistake("Your output matches the layer with the mask IGNORED: pass it to self-attention.", _EncoderMaskIgnored),
+    Mistake("Your output matches the layer with norm1 used for both sublayers: the feed-forward sublayer has "
+            "its own LayerNorm, norm2.", _EncoderNorm1Twice),
+]  # fmt: skip
+
+
+def _layer_init(norm_first: bool, activation: str = "relu") -> dict[str, Any]:
+    return dict(d_model=8, n_heads=2, d_ff=16, dropout=0.0, activation=activation, norm_first=norm_first)
+
+
+def check_encoder_layer(cls: type[EncoderLayer]) -> None:
+    """cls: a subclass of tl.EncoderLayer whose forward(x, mask=None) you wrote, for both values of norm_first."""
+    name = "EncoderLayer"
+    _expect_class(name, cls, EncoderLayer)
+    g = torch.Generator().manual_seed(4)
+    cases = [
+        Case("post-LN, batch of 2, padding mask", dict(x=_randn(g, 2, 4, 8), mask=_lengths_mask([4, 2], 4)),
+             _layer_init(norm_first=False)),
+        Case("pre-LN, batch of 2, padding mask", dict(x=_randn(g, 2, 5, 8), mask=_lengths_mask([3, 5], 5)),
+             _layer_init(norm_first=True)),
+        Case("post-LN, gelu, batch of 1, no mask", dict(x=_randn(g, 1, 3, 8), mask=None),
+             _layer_init(norm_first=False, activation="gelu")),
+        Case("pre-LN, gelu, batch of 1, no mask", dict(x=_randn(g, 1, 3, 8), mask=None),
+             _layer_init(norm_first=True, activation="gelu")),
+    ]  # fmt: skip
+    _check(name, cls, EncoderLayer, cases, _module_run(EncoderLayer), ENCODER_LAYER_MISTAKES)
+
+
+class _WrittenDecoderLayer(DecoderLayer):
+    """The decoder layer with its residual step as a function; the buggy variants below change one thing."""
+
+    step = _right_step
+
+    def forward(self, x, memory, tgt_mask=None, memory_mask=None):
+        x = self.step(x, lambda h: self.self_attn(h, h, h, tgt_mask), self.norm1)  # (B, T_tgt, D)
+        x = self.step(x, lambda h: self.cross_attn(h, memory, memory, memory_mask), self.norm2)
+        return self.step(x, self.feed_forward, self.norm3)
+
+
+class _DecoderLNSwapped(_WrittenDecoderLayer):
+    step = _swapped_step
+
+
+class _DecoderNoResidual(_WrittenDecoderLayer):
+    step = _step_without_residual
+
+
+class _DecoderResidualNormalised(_WrittenDecoderLayer):
+    step = _step_normalising_the_residual
+
+
+class _DecoderCrossAttendsToItself(_WrittenDecoderLayer):
+    def forward(self, x, memory, tgt_mask=None, memory_mask=None):
+        x = self.step(x, lambda h: self.self_attn(h, h, h, tgt_mask), self.norm1)
+        x = self.step(x, lambda h: self.cross_attn(h, h, h, memory_mask), self.norm2)
+        return self.step(x, self.feed_forward, self.norm3)
+
+
+class _DecoderTargetMaskIgnored(_WrittenDecoderLayer):
+    def forward(self, x, memory, tgt_mask=None, memory_mask=None):
+        return super().forward(x, memory, None, memory_mask)
+
+
+class _DecoderCrossAttentionFirst(_WrittenDecoderLayer):
+    def forward(self, x, memory, tgt_mask=None, memory_mask=None):
+        x = self.step(x, lambda h: self.cross_attn(h, memory, memory, memory_mask), self.norm1)
+        x = self.step(x, lambda h: self.self_attn(h, h, h, tgt_mask), self.norm2)
+        return self.step(x, self.feed_forward, self.norm3)
+
+
+DECODER_LAYER_MISTAKES = [
+    Mistake(_LN_SWAPPED, _DecoderLNSwapped),
+    Mistake(_NO_RESIDUAL, _DecoderNoResidual),
+    Mistake(_RESIDUAL_NORMALISED, _DecoderResidualNormalised),
+    Mistake("Your output matches cross-attention whose keys and values come from the decoder itself. The "
+            "queries come from the decoder; the keys and values from the encoder's output: "
+            "cross_attn(h, memory, memory, memory_mask).", _DecoderCrossAttendsToItself),
+    Mistake("Your output matches the layer with tgt_mask IGNORED: the self-attention must not see the future.",
+            _DecoderTargetMaskIgnored),
+    Mistake("Your output matches cross-attention BEFORE self-attention. The order is masked self-attention, "
+            "cross-attention, feed-forward.", _DecoderCrossAttentionFirst),
+]  # fmt: skip
+
+
+def check_decoder_layer(cls: type[DecoderLayer]) -> None:
+    """cls: a subclass of tl.DecoderLayer whose forward(x, memory, tgt_mask=None, memory_mask=None) you wrote."""
+    name = "DecoderLayer"
+    _expect_class(name, cls, DecoderLayer)
+    g = torch.Generator().manual_seed(5)
+    tgt_mask = causal_mask(4) & _lengths_mask([4, 3], 4)  # (2, 1, 4, 4)
+    cases = [
+        Case("post-LN, batch of 2, causal mask, no memory mask (T_tgt=4, T_src=6)",
+             dict(x=_randn(g, 2, 4, 8), memory=_randn(g, 2, 6, 8), tgt_mask=causal_mask(4), memory_mask=None),
+             _layer_init(norm_first=False)),
+        Case("pre-LN, batch of 1, causal mask, no memory mask (T_tgt=3, T_src=5)",
+             dict(x=_randn(g, 1, 3, 8), memory=_randn(g, 1, 5, 8), tgt_mask=causal_mask(3), memory_mask=None),
+             _layer_init(norm_first=True)),
+        Case("post-LN, causal and padding masks",
+             dict(x=_randn(g, 2, 4, 8), memory=_randn(g, 2, 6, 8), tgt_mask=tgt_mask,
+                  memory_mask=_lengths_mask([6, 4], 6)), _layer_init(norm_first=False)),
+        Case("pre-LN, gelu, causal and padding masks",
+             dict(x=_randn(g, 2, 4, 8), memory=_randn(g, 2, 6, 8), tgt_mask=tgt_mask,
+                  memory_mask=_lengths_mask([5, 6], 6)), _layer_init(norm_first=True, activation="gelu")),
+    ]  # fmt: skip
+    _check(name, cls, DecoderLayer, cases, _module_run(DecoderLayer), DECODER_LAYER_MISTAKES)
