@@ -16,6 +16,7 @@ sit next to each checker as lists of `Mistake(hint, impl)`, where `impl` is call
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -73,16 +74,42 @@ Run = Callable[[Callable, Case], Any]  # (an implementation, a case) -> what get
 
 
 class _Explained(AssertionError):
-    """A failure already worded for the learner."""
+    """A failure already worded for the learner; the public checkers raise it as a plain AssertionError."""
 
 
-def _check(name: str, candidate, reference, cases: list[Case], run: Run, mistakes: list[Mistake],
-           fields: tuple[str, ...] = ("output",), optional: tuple[str, ...] = (), announce: bool = True) -> None:
+def _checker(check: Callable[[Any], None]) -> Callable[[Any], None]:
+    """Make a checker raise AssertionError, chained to the learner's own exception if there was one."""
+
+    @functools.wraps(check)
+    def checker(candidate) -> None:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # the inputs are tiny: one thread is fastest, and kind to a shared machine
+        try:
+            check(candidate)
+        except _Explained as failure:
+            raise AssertionError(str(failure)) from failure.__cause__
+        finally:
+            torch.set_num_threads(threads)
+
+    return checker
+
+
+def _check(
+    name: str,
+    candidate,
+    reference,
+    cases: list[Case],
+    run: Run,
+    mistakes: list[Mistake],
+    fields: tuple[str, ...] = ("output",),
+    optional: tuple[str, ...] = (),
+    announce: bool = True,
+) -> None:
     """Compare candidate with reference on every case; print one line, or raise naming the first difference.
 
     `fields` name what `run` returns (a tuple when there are several); a field listed in `optional`
     is skipped when the candidate gives None for it.
-    """  # fmt: skip
+    """
     for n, case in enumerate(cases, 1):
         expected = run(reference, case)
         got = _run_candidate(name, run, candidate, case)
@@ -176,9 +203,11 @@ def _compare_tensor(name: str, got, expected: torch.Tensor, equal_nan: bool = Fa
         return None
     nan = got.isnan() & ~expected.isnan()
     if nan.any():
-        return f"`{name}` contains NaN at {int(nan.sum())} of {nan.numel()} positions (the first is index {_first(nan)})."
-    diff = (got.double() - expected.double()).abs().masked_fill(close, 0.0).nan_to_num(nan=math.inf)
+        return f"`{name}` contains NaN at {int(nan.sum())} of {nan.numel()} positions (the first: {_first(nan)})."
+    diff = (got.double() - expected.double()).abs().masked_fill(close, 0.0).nan_to_num(math.inf, math.inf)
     i = _first(diff == diff.max())
+    if diff.max() == math.inf:
+        return f"`{name}` differs at index {i}: yours {got[i].item():.6g}, expected {expected[i].item():.6g}."
     return (f"`{name}` differs from the expected values by up to {diff.max().item():.3g} (max abs difference, "
             f"at index {i}: yours {got[i].item():.6g}, expected {expected[i].item():.6g}).")  # fmt: skip
 
@@ -209,7 +238,7 @@ def _describe(case: Case) -> str:
         else:
             parts.append(f"{name}={x!r}")
     built = f"; built with {', '.join(f'{k}={v!r}' for k, v in case.init.items())}" if case.init else ""
-    return f"{case.label} ({', '.join(parts)}{built})"
+    return f"{case.label} ({', '.join(parts)}{built})" if case.label else f"{', '.join(parts)}{built}"
 
 
 def _call(fn: Callable, case: Case):
@@ -241,7 +270,8 @@ def _seeded(cls: type[nn.Module], init: dict[str, Any]) -> nn.Module:
 def _build(cls, init: dict[str, Any], state: dict[str, torch.Tensor]) -> nn.Module:
     args = ", ".join(f"{k}={v!r}" for k, v in init.items())
     try:
-        module = cls(**init)
+        with torch.random.fork_rng(devices=[]):  # its initial weights get overwritten: spare the learner's RNG
+            module = cls(**init)
     except NotImplementedError:
         raise
     except Exception as err:
@@ -263,10 +293,8 @@ def _expect_function(name: str, candidate) -> None:
 
 def _expect_class(name: str, candidate, base: type[nn.Module]) -> None:
     if not (isinstance(candidate, type) and issubclass(candidate, base)):
-        raise _Explained(
-            f"{name}: pass your class itself (not an instance), a subclass of {base.__module__.split('.')[0]}."
-            f"{base.__name__}, e.g. check(MyClass); got {_kind(candidate)}."
-        )
+        kind = "an nn.Module class" if base is nn.Module else f"a subclass of tl.{base.__name__}"
+        raise _Explained(f"{name}: pass your class itself, {kind}, e.g. check(MyClass), not {_kind(candidate)}.")
 
 
 def _randn(g: torch.Generator, *shape: int, scale: float = 1.0) -> torch.Tensor:
@@ -296,6 +324,9 @@ def _attend(q, k, v, mask=None, *, scale=None, dim=-1, fill=NEG_INF, invert=Fals
     return weights @ v, weights
 
 
+_WRONG_SOFTMAX_AXIS = ("Your output matches attention with the softmax over the wrong axis (the queries or the "
+                      "heads). Each query's weights over the keys must sum to 1: softmax(scores, dim=-1).")
+
 ATTENTION_MISTAKES = [
     Mistake("Your output matches attention WITHOUT the 1/sqrt(d_k) scaling. "
             "Did you forget to divide the scores by sqrt(d_k)?",
@@ -308,17 +339,13 @@ ATTENTION_MISTAKES = [
     Mistake("Your output matches attention scaled by sqrt(d_v), the width of v. "
             "d_k is the width of the queries and keys: q.shape[-1].",
             lambda q, k, v, mask=None: _attend(q, k, v, mask, scale=v.shape[-1] ** -0.5)),
-    Mistake("Your output matches attention with the softmax over the wrong axis (the queries, dim=-2). "
-            "Each query's weights over the keys must sum to 1: softmax(scores, dim=-1).",
-            lambda q, k, v, mask=None: _attend(q, k, v, mask, dim=-2)),
-    Mistake("Your output matches attention with the softmax over the wrong axis (dim=1). "
-            "Each query's weights over the keys must sum to 1: softmax(scores, dim=-1).",
-            lambda q, k, v, mask=None: _attend(q, k, v, mask, dim=1)),
+    Mistake(_WRONG_SOFTMAX_AXIS, lambda q, k, v, mask=None: _attend(q, k, v, mask, dim=-2)),
+    Mistake(_WRONG_SOFTMAX_AXIS, lambda q, k, v, mask=None: _attend(q, k, v, mask, dim=1)),
     Mistake("Your output matches attention with the mask inverted: you block the keys where the mask is True. "
             "Here True means 'may attend', so fill the scores where the mask is False (~mask).",
             lambda q, k, v, mask=None: _attend(q, k, v, mask, invert=True)),
-    Mistake("Your output matches attention with the mask applied AFTER the softmax: the weights left no "
-            "longer sum to 1. Fill the masked scores with -inf before the softmax.",
+    Mistake("Your output matches attention with the mask applied AFTER the softmax: the weights that are left "
+            "no longer sum to 1. Fill the masked scores with -inf before the softmax.",
             lambda q, k, v, mask=None: _attend(q, k, v, mask, after_softmax=True)),
     Mistake("Your output matches attention with the masked scores filled with 0 instead of -inf. "
             "exp(0) = 1, so masked keys still get weight: fill with float('-inf').",
@@ -342,7 +369,8 @@ def _attention_cases() -> list[Case]:
         Case("self-attention, causal mask", dict(q=_randn(g, 2, 5, 4), k=_randn(g, 2, 5, 4), v=_randn(g, 2, 5, 3),
                                                  mask=causal_mask(5))),
         Case("cross-attention (T_q=3, T_k=7), padding mask",
-             dict(q=_randn(g, 2, 3, 4), k=_randn(g, 2, 7, 4), v=_randn(g, 2, 7, 2), mask=_lengths_mask([7, 5], 7)[:, 0])),
+             dict(q=_randn(g, 2, 3, 4), k=_randn(g, 2, 7, 4), v=_randn(g, 2, 7, 2),
+                  mask=_lengths_mask([7, 5], 7)[:, 0])),  # mask (2, 1, 7)
         Case("2 heads, causal and padding mask",
              dict(q=_randn(g, 2, 2, 5, 4), k=_randn(g, 2, 2, 5, 4), v=_randn(g, 2, 2, 5, 4), mask=causal_and_padding)),
         Case("one query (a decoding step), 1 head, no mask",
@@ -350,6 +378,7 @@ def _attention_cases() -> list[Case]:
     ]  # fmt: skip
 
 
+@_checker
 def check_scaled_dot_product_attention(fn: Callable) -> None:
     """fn(q, k, v, mask=None) -> (output, weights), like tl.scaled_dot_product_attention."""
     name = "scaled_dot_product_attention"
@@ -359,7 +388,8 @@ def check_scaled_dot_product_attention(fn: Callable) -> None:
 
 
 CAUSAL_MASK_MISTAKES = [
-    Mistake("Your mask leaves out the diagonal: a position may attend to itself. Use tril() (diagonal=0), not tril(-1).",
+    Mistake("Your mask leaves out the diagonal: a position may attend to itself. "
+            "Use tril() (diagonal=0), not tril(-1).",
             lambda T: torch.ones(T, T, dtype=torch.bool).tril(diagonal=-1)),
     Mistake("Your mask is inverted: it is True on the future (above the diagonal), the convention of nn.Transformer's "
             "masks. Here True means 'may attend': True on and below the diagonal, ones(T, T).tril().",
@@ -376,11 +406,12 @@ CAUSAL_MASK_MISTAKES = [
 ]  # fmt: skip
 
 
+@_checker
 def check_causal_mask(fn: Callable) -> None:
     """fn(T) -> (T, T) bool, True where query t may attend to key s (s <= t)."""
     name = "causal_mask"
     _expect_function(name, fn)
-    cases = [Case(f"T={T}", dict(T=T)) for T in (5, 1, 3, 8)]
+    cases = [Case("", dict(T=T)) for T in (5, 1, 3, 8)]
     _check(name, fn, causal_mask, cases, _call, CAUSAL_MASK_MISTAKES, fields=("mask",))
 
 
@@ -405,6 +436,7 @@ PADDING_MASK_MISTAKES = [
 ]  # fmt: skip
 
 
+@_checker
 def check_padding_mask(fn: Callable) -> None:
     """fn(tokens (B, T), pad_id) -> (B, 1, 1, T) bool, True at real tokens."""
     name = "padding_mask"
@@ -524,6 +556,7 @@ def _multi_head_cases() -> list[Case]:
     ]  # fmt: skip
 
 
+@_checker
 def check_multi_head_attention(cls: type[MultiHeadAttention]) -> None:
     """cls: a subclass of tl.MultiHeadAttention whose forward(query, key, value, mask=None) you wrote.
 
@@ -593,11 +626,12 @@ SINUSOIDAL_MISTAKES = [
 ]  # fmt: skip
 
 
+@_checker
 def check_sinusoidal_encoding(fn: Callable) -> None:
     """fn(max_len, d_model) -> (max_len, d_model) float32: PE[p, 2i] = sin(p / 10000^(2i/d)), PE[p, 2i+1] = cos(...)."""
     name = "sinusoidal_encoding"
     _expect_function(name, fn)
-    cases = [Case(f"max_len={n}, d_model={d}", dict(max_len=n, d_model=d)) for n, d in ((6, 8), (10, 4), (5, 16), (1, 2))]
+    cases = [Case("", dict(max_len=n, d_model=d)) for n, d in ((6, 8), (10, 4), (5, 16), (1, 2))]
     _check(name, fn, sinusoidal_encoding, cases, _call, SINUSOIDAL_MISTAKES, fields=("encoding",))
 
 
@@ -680,6 +714,7 @@ LAYER_NORM_MISTAKES = [
 ]  # fmt: skip
 
 
+@_checker
 def check_layer_norm(cls: type[nn.Module]) -> None:
     """cls(d_model, eps=1e-5) with parameters `weight` and `bias`: y = (x - mean) / sqrt(var + eps) * weight + bias."""
     name = "LayerNorm"
@@ -738,6 +773,7 @@ FEED_FORWARD_MISTAKES = [
 ]  # fmt: skip
 
 
+@_checker
 def check_feed_forward(cls: type[nn.Module]) -> None:
     """cls(d_model, d_ff, dropout=0.0, activation="relu" or "gelu") with submodules linear1 and linear2."""
     name = "FeedForward"
@@ -851,6 +887,7 @@ def _layer_init(norm_first: bool, activation: str = "relu") -> dict[str, Any]:
     return dict(d_model=8, n_heads=2, d_ff=16, dropout=0.0, activation=activation, norm_first=norm_first)
 
 
+@_checker
 def check_encoder_layer(cls: type[EncoderLayer]) -> None:
     """cls: a subclass of tl.EncoderLayer whose forward(x, mask=None) you wrote, for both values of norm_first."""
     name = "EncoderLayer"
@@ -925,6 +962,7 @@ DECODER_LAYER_MISTAKES = [
 ]  # fmt: skip
 
 
+@_checker
 def check_decoder_layer(cls: type[DecoderLayer]) -> None:
     """cls: a subclass of tl.DecoderLayer whose forward(x, memory, tgt_mask=None, memory_mask=None) you wrote."""
     name = "DecoderLayer"
@@ -946,3 +984,423 @@ def check_decoder_layer(cls: type[DecoderLayer]) -> None:
                   memory_mask=_lengths_mask([5, 6], 6)), _layer_init(norm_first=True, activation="gelu")),
     ]  # fmt: skip
     _check(name, cls, DecoderLayer, cases, _module_run(DecoderLayer), DECODER_LAYER_MISTAKES)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Chapter 10 — generation: greedy decoding, beam search, top-k and top-p
+# ---------------------------------------------------------------------------------------------------
+
+
+def _small_transformer() -> Transformer:
+    """A seeded, untrained encoder-decoder whose greedy rows stop at different steps (so eos handling shows)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(2)
+        cfg = TransformerConfig(src_vocab_size=11, tgt_vocab_size=9, d_model=16, n_heads=2, n_layers=1, d_ff=32,
+                                dropout=0.0, max_len=12)  # fmt: skip
+        return Transformer(cfg).eval()
+
+
+def _sources() -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(2)
+    one = torch.randint(3, 11, (1, 5), generator=g)  # (1, 5)
+    batch = torch.randint(3, 11, (3, 6), generator=g)  # (3, 6), two rows padded at the end
+    batch[1, 4:], batch[2, 3:] = 0, 0
+    return one, batch
+
+
+def _decoding_run(pad_id: int) -> Run:
+    """Call a decoder, then drop trailing columns that are padding in every row (stopping early is optional)."""
+
+    def run(fn, case: Case):
+        ids = fn(*case.inputs.values())
+        if isinstance(ids, torch.Tensor) and ids.dim() == 2:
+            while ids.shape[1] > 1 and (ids[:, -1] == pad_id).all():
+                ids = ids[:, :-1]
+        return ids
+
+    return run
+
+
+@torch.no_grad()
+def _greedy(model, src, max_len, *, feed_all=True, read_last=True, pad_after_eos=True, stop=True):
+    """Greedy decoding with one step changed at a time; the defaults give the right result."""
+    cfg = model.config
+    memory = model.encode(src)  # (B, T_src, D)
+    ys = torch.full((src.shape[0], 1), cfg.bos_id, dtype=torch.long)  # (B, 1)
+    done = torch.zeros(src.shape[0], dtype=torch.bool)
+    for _ in range(max_len):
+        logits = model.decode(ys if feed_all else ys[:, -1:], memory, src)  # (B, t, V)
+        next_id = logits[:, -1 if read_last else 0].argmax(dim=-1)  # (B,)
+        if pad_after_eos:
+            next_id = next_id.masked_fill(done, cfg.pad_id)
+        ys = torch.cat([ys, next_id[:, None]], dim=1)
+        done |= next_id == cfg.eos_id
+        if stop and done.all():
+            break
+    return ys
+
+
+GREEDY_MISTAKES = [
+    Mistake("Your output matches greedy decoding that feeds the decoder only the LAST token at each step. "
+            "Feed everything generated so far, ys (B, t), and read the logits at the last position.",
+            lambda model, src, max_len: _greedy(model, src, max_len, feed_all=False)),
+    Mistake("Your output matches greedy decoding that reads the logits at the FIRST position. The next token "
+            "comes from the last position: logits[:, -1].",
+            lambda model, src, max_len: _greedy(model, src, max_len, read_last=False)),
+    Mistake("Your rows go on after their eos. Once a row has produced eos, fill it with pad_id from then on "
+            "(and stop when every row has finished).",
+            lambda model, src, max_len: _greedy(model, src, max_len, pad_after_eos=False)),
+    Mistake("Your rows go on after their eos. Once a row has produced eos, fill it with pad_id from then on "
+            "(and stop when every row has finished).",
+            lambda model, src, max_len: _greedy(model, src, max_len, pad_after_eos=False, stop=False)),
+    Mistake("Your output leaves out the bos token it started from: return ys, bos included.",
+            lambda model, src, max_len: greedy_decode(model, src, max_len)[:, 1:]),
+]  # fmt: skip
+
+
+@_checker
+def check_greedy_decode(fn: Callable) -> None:
+    """fn(model, src, max_len) -> ids (B, <= 1 + max_len), starting with bos, like tl.greedy_decode.
+
+    Rows that finished with eos are padded with pad_id; stopping early once every row has finished is optional.
+    """
+    name = "greedy_decode"
+    _expect_function(name, fn)
+    model = _small_transformer()
+    one, batch = _sources()
+    cases = [
+        Case("batch of 1, max_len=6", dict(model=model, src=one, max_len=6)),
+        Case("batch of 3 with source padding, max_len=8", dict(model=model, src=batch, max_len=8)),
+    ]
+    _check(name, fn, greedy_decode, cases, _decoding_run(model.config.pad_id), GREEDY_MISTAKES, fields=("ids",))
+
+
+@torch.no_grad()
+def _beam(model, src, beam_size=4, max_len=32, length_penalty=0.0, *, log_probs=True, accumulate=True, penalty=True):
+    """Beam search over Python lists, with one step changed at a time; the defaults give the right result."""
+    cfg = model.config
+    rows = []
+    for b in range(src.shape[0]):
+        one_src = src[b : b + 1]  # (1, T_src)
+        memory = model.encode(one_src)
+        beams: list[tuple[float, list[int]]] = [(0.0, [cfg.bos_id])]  # (summed log-probability, tokens)
+        finished: list[tuple[float, list[int]]] = []
+        for _ in range(max_len):
+            K = len(beams)  # every beam has the same length, so they go through the decoder together
+            logits = model.decode(torch.tensor([seq for _, seq in beams]), memory.expand(K, -1, -1),
+                                  one_src.expand(K, -1))[:, -1]  # (K, V)  # fmt: skip
+            steps = (logits.log_softmax(-1) if log_probs else logits).tolist()
+            candidates = [((score if accumulate else 0.0) + s, seq + [token])
+                          for (score, seq), step in zip(beams, steps) for token, s in enumerate(step)]  # fmt: skip
+            beams = []
+            for score, seq in sorted(candidates, key=lambda c: c[0], reverse=True)[:beam_size]:
+                if seq[-1] == cfg.eos_id:
+                    finished.append((score / (len(seq) - 1) ** (length_penalty if penalty else 0.0), seq))
+                else:
+                    beams.append((score, seq))
+            best_finished = max((s for s, _ in finished), default=NEG_INF)
+            if not beams or (length_penalty == 0 and beams[0][0] <= best_finished):
+                break
+        rows.append(max(finished)[1] if finished else beams[0][1])
+    out = torch.full((len(rows), max(map(len, rows))), cfg.pad_id, dtype=torch.long)
+    for b, seq in enumerate(rows):
+        out[b, : len(seq)] = torch.tensor(seq)
+    return out
+
+
+BEAM_MISTAKES = [
+    Mistake("Your output matches beam search that ranks by raw logits. Add log-probabilities: "
+            "torch.log_softmax(logits, dim=-1), not the logits themselves.",
+            lambda model, src, beam_size=4, max_len=32, length_penalty=0.0:
+            _beam(model, src, beam_size, max_len, length_penalty, log_probs=False)),
+    Mistake("Your output matches beam search that ranks by the last token's log-probability only. A beam's score "
+            "is the SUM of its tokens' log-probabilities: add the new log-probs to the beam's score.",
+            lambda model, src, beam_size=4, max_len=32, length_penalty=0.0:
+            _beam(model, src, beam_size, max_len, length_penalty, accumulate=False)),
+    Mistake("Your output matches beam search that ignores length_penalty. Score a finished hypothesis by "
+            "log P / length ** length_penalty (length = generated tokens, eos included).",
+            lambda model, src, beam_size=4, max_len=32, length_penalty=0.0:
+            _beam(model, src, beam_size, max_len, length_penalty, penalty=False)),
+]  # fmt: skip
+
+
+@_checker
+def check_beam_search(fn: Callable) -> None:
+    """fn(model, src, beam_size=4, max_len=32, length_penalty=0.0) -> ids (B, <= 1 + max_len), like tl.beam_search.
+
+    With beam_size=1 it must give exactly greedy decoding's output.
+    """
+    name = "beam_search"
+    _expect_function(name, fn)
+    model = _small_transformer()
+    one, batch = _sources()
+    args = lambda src, k, n, lp: dict(model=model, src=src, beam_size=k, max_len=n, length_penalty=lp)  # noqa: E731
+    cases = [
+        Case("beam_size=1, which must give greedy decoding's output", args(batch, 1, 8, 0.0)),
+        Case("beam_size=3, batch of 3 with source padding", args(batch, 3, 8, 0.0)),
+        Case("beam_size=3, length_penalty=1.0", args(batch, 3, 8, 1.0)),
+        Case("beam_size=2, batch of 1", args(one, 2, 6, 0.0)),
+    ]
+    _check(name, fn, beam_search, cases, _decoding_run(model.config.pad_id), BEAM_MISTAKES, fields=("ids",))
+
+
+def _filter_run(fn, case: Case):
+    """Call a logits filter; any value <= -1e9 counts as removed, like -inf (softmax gives it 0 either way)."""
+    out = fn(*case.inputs.values())
+    if isinstance(out, torch.Tensor) and out.is_floating_point():
+        out = out.masked_fill(out <= -1e9, NEG_INF)
+    return out
+
+
+TOP_K_MISTAKES = [
+    Mistake("Your filter sets the removed logits to 0 instead of -inf: exp(0) = 1, so they keep probability "
+            "after the softmax. Fill with float('-inf').",
+            lambda logits, k: logits.masked_fill(logits < logits.topk(k, dim=-1).values[..., -1:], 0.0)),
+    Mistake("Your filter keeps k + 1 tokens (off by one): keep the logits >= the k-th largest, "
+            "topk(k).values[..., -1:].",
+            lambda logits, k: logits.masked_fill(logits < logits.sort(-1, descending=True).values[..., k : k + 1],
+                                                 NEG_INF)),
+    Mistake("Your filter keeps k - 1 tokens (off by one): the k-th largest logit itself stays, so remove only "
+            "logits < kth, not <= kth.",
+            lambda logits, k: logits.masked_fill(logits <= logits.topk(k, dim=-1).values[..., -1:], NEG_INF)),
+    Mistake("Your filter keeps the k SMALLEST logits; keep the k largest: torch.topk(logits, k) (largest=True).",
+            lambda logits, k: logits.masked_fill(logits > logits.topk(k, dim=-1, largest=False).values[..., -1:],
+                                                 NEG_INF)),
+    Mistake("Your filter returns probabilities; return the filtered LOGITS (the rest set to -inf). "
+            "The softmax comes later, when sampling.",
+            lambda logits, k: top_k_filter(logits, k).softmax(dim=-1)),
+]  # fmt: skip
+
+
+@_checker
+def check_top_k_filter(fn: Callable) -> None:
+    """fn(logits (B, V), k) -> (B, V): the k largest logits of each row kept, the others set to -inf."""
+    name = "top_k_filter"
+    _expect_function(name, fn)
+    g = torch.Generator().manual_seed(6)
+    cases = [
+        Case("k=3 of 7, batch of 2", dict(logits=_randn(g, 2, 7, scale=2.0), k=3)),
+        Case("k=1, batch of 1", dict(logits=_randn(g, 1, 5), k=1)),
+        Case("k = V: keep everything", dict(logits=_randn(g, 3, 6), k=6)),
+        Case("k=4 of 10, all logits negative", dict(logits=-_randn(g, 2, 10).abs() - 1.0, k=4)),
+    ]
+    _check(name, fn, top_k_filter, cases, _filter_run, TOP_K_MISTAKES, fields=("filtered logits",))
+
+
+def _top_p(logits, p, *, keep_crossing=True, descending=True, sort=True, scatter=True, fill=NEG_INF):
+    """Nucleus filtering with one step changed at a time; the defaults give the right result."""
+    if sort:
+        sorted_logits, order = torch.sort(logits, dim=-1, descending=descending)  # (B, V)
+    else:
+        sorted_logits, order = logits, torch.arange(logits.shape[-1]).expand_as(logits)
+    probs = sorted_logits.softmax(dim=-1)
+    cumulative = probs.cumsum(dim=-1)
+    drop = cumulative - probs >= p if keep_crossing else cumulative > p
+    if not scatter:
+        return sorted_logits.masked_fill(drop, fill)
+    return logits.masked_fill(drop.scatter(-1, order, drop), fill)
+
+
+TOP_P_MISTAKES = [
+    Mistake("Your filter drops the token that crosses p (off by one). Keep the smallest set whose probability "
+            "REACHES p: a token goes only when the tokens ranked above it already hold p, i.e. drop where "
+            "cumsum - probs >= p (not cumsum > p).",
+            lambda logits, p: _top_p(logits, p, keep_crossing=False)),
+    Mistake("Your filter sets the removed logits to 0 instead of -inf: exp(0) = 1, so they keep probability "
+            "after the softmax. Fill with float('-inf').",
+            lambda logits, p: _top_p(logits, p, fill=0.0)),
+    Mistake("Your filter adds up probabilities in vocabulary order. Sort them first, most likely first: "
+            "torch.sort(logits, descending=True).",
+            lambda logits, p: _top_p(logits, p, sort=False)),
+    Mistake("Your filter sorts the probabilities in ascending order; sort them descending, most likely first.",
+            lambda logits, p: _top_p(logits, p, descending=False)),
+    Mistake("Your filter returns the logits in SORTED order. Put the decisions back in vocabulary order: "
+            "drop.scatter(-1, order, drop), then mask the original logits.",
+            lambda logits, p: _top_p(logits, p, scatter=False)),
+]  # fmt: skip
+
+
+@_checker
+def check_top_p_filter(fn: Callable) -> None:
+    """fn(logits (B, V), p) -> (B, V): the smallest set of most likely tokens whose probability reaches p kept."""
+    name = "top_p_filter"
+    _expect_function(name, fn)
+    g = torch.Generator().manual_seed(7)
+    cases = [
+        Case("p=0.7, known probabilities",
+             dict(logits=torch.tensor([[0.05, 0.5, 0.15, 0.3], [0.12, 0.6, 0.2, 0.08]]).log(), p=0.7)),
+        Case("p=0.9, batch of 3", dict(logits=_randn(g, 3, 8, scale=2.0), p=0.9)),
+        Case("p=0.5 below the top probability: keep the top token alone",
+             dict(logits=torch.tensor([[0.1, 0.8, 0.06, 0.04]]).log(), p=0.5)),
+        Case("p=0.3, batch of 2", dict(logits=_randn(g, 2, 6), p=0.3)),
+    ]  # fmt: skip
+    _check(name, fn, top_p_filter, cases, _filter_run, TOP_P_MISTAKES, fields=("filtered logits",))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Chapter 11 — generating with a KV cache
+# ---------------------------------------------------------------------------------------------------
+
+
+def _small_gpt() -> GPT:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = GPT(GPTConfig(vocab_size=13, block_size=64, n_layer=2, n_head=2, d_model=16)).eval()
+        with torch.no_grad():  # larger weights than GPT-2's init, so every next token depends on the context
+            for p in model.parameters():
+                p.normal_(0.0, 0.3) if p.dim() > 1 else p.add_(0.1 * torch.randn_like(p))
+    return model
+
+
+@torch.no_grad()
+def _cached_generate(model, idx, max_new_tokens, *, prompt_cached=True, fresh_caches=False, feed_all=False):
+    """Greedy generation with KV caches, with one step changed at a time; the defaults give the right result."""
+    caches = [KVCache() for _ in model.blocks]
+    logits = model(idx, kv_caches=caches if prompt_cached else None)  # (B, T, V)
+    for step in range(max_new_tokens):
+        next_id = logits[:, -1].argmax(dim=-1, keepdim=True)  # (B, 1)
+        idx = torch.cat([idx, next_id], dim=1)
+        if step == max_new_tokens - 1:
+            break
+        if fresh_caches:
+            caches = [KVCache() for _ in model.blocks]
+        logits = model(idx if feed_all else next_id, kv_caches=caches)  # (B, 1, V)
+    return idx
+
+
+_KV_NOT_USED = ("Your tokens are right, but the KV cache is not doing its job: after the prompt, feed the model only "
+                "the newest token, model(idx[:, -1:], kv_caches=caches).")  # fmt: skip
+
+KV_CACHE_MISTAKES = [
+    Mistake("Your output matches feeding the WHOLE sequence at every step to a model whose caches already hold "
+            "the past: every earlier token is cached twice. After the prompt, feed only the newest token.",
+            lambda model, idx, max_new_tokens: _cached_generate(model, idx, max_new_tokens, feed_all=True)),
+    Mistake("Your output matches new KVCaches at every step: the model then forgets the past. Make the caches "
+            "once, before the loop, one per block: [tl.KVCache() for _ in model.blocks].",
+            lambda model, idx, max_new_tokens: _cached_generate(model, idx, max_new_tokens, fresh_caches=True)),
+    Mistake("Your output matches a prompt read WITHOUT the caches, so they miss its keys and values. Pass "
+            "kv_caches=caches on the first call too.",
+            lambda model, idx, max_new_tokens: _cached_generate(model, idx, max_new_tokens, prompt_cached=False)),
+    Mistake(_KV_NOT_USED, lambda model, idx, max_new_tokens: model.generate(idx, max_new_tokens, use_cache=False)),
+]  # fmt: skip
+
+
+@_checker
+def check_kv_cache_step(fn: Callable) -> None:
+    """fn(model: tl.GPT, idx (B, T), max_new_tokens) -> (B, T + max_new_tokens), greedy, with one tl.KVCache per block.
+
+    It must give model.generate(idx, max_new_tokens, use_cache=False)'s tokens and read each token once:
+    the prompt in one call, model(idx, kv_caches=caches), then each new token, model(idx[:, -1:], kv_caches=caches).
+    """
+    name = "KV-cache generation"
+    _expect_function(name, fn)
+    model = _small_gpt()
+    g = torch.Generator().manual_seed(9)
+    cases = [
+        Case("batch of 1, prompt of 3, 6 new tokens", dict(model=model, idx=torch.randint(13, (1, 3), generator=g),
+                                                           max_new_tokens=6)),
+        Case("batch of 2, prompt of 4, 5 new tokens", dict(model=model, idx=torch.randint(13, (2, 4), generator=g),
+                                                           max_new_tokens=5)),
+        Case("a prompt of 1 token, 4 new tokens", dict(model=model, idx=torch.randint(13, (1, 1), generator=g),
+                                                       max_new_tokens=4)),
+    ]  # fmt: skip
+
+    def reference(model, idx, max_new_tokens):
+        return model.generate(idx, max_new_tokens, use_cache=False)
+
+    _check(name, fn, reference, cases, _call, KV_CACHE_MISTAKES, fields=("ids",), announce=False)
+    for n, case in enumerate(cases, 1):
+        fed = _tokens_fed(name, fn, case)
+        prompt, new = case.inputs["idx"].shape[1], case.inputs["max_new_tokens"]
+        if fed != prompt + new - 1:
+            raise _Explained(
+                f"{name} is not right yet. Case {n} of {len(cases)}: {_describe(case)}.\n{_KV_NOT_USED}\n"
+                f"(For a prompt of {prompt} tokens and {new} new ones, your code fed {fed} tokens per row to the "
+                f"model; with the cache it feeds {prompt} + {new} - 1 = {prompt + new - 1}: the prompt once, then "
+                "one token per step.)"
+            )
+    print(f"✓ {name}: correct on {len(cases)} cases")
+
+
+def _tokens_fed(name: str, fn: Callable, case: Case) -> int:
+    """How many token positions per row went through model.wte while fn ran."""
+    fed = 0
+
+    def count(module, args, output):
+        nonlocal fed
+        fed += args[0].shape[-1]
+
+    handle = case.inputs["model"].wte.register_forward_hook(count)
+    try:
+        _run_candidate(name, _call, fn, case)
+    finally:
+        handle.remove()
+    return fed
+
+
+# ---------------------------------------------------------------------------------------------------
+# Chapter 12 — the ViT's patch embedding
+# ---------------------------------------------------------------------------------------------------
+
+
+class _PatchesRearranged(PatchEmbedding):
+    """The patch embedding with the flattening pattern as a class attribute; the variants below change it."""
+
+    pattern = "b c (h p1) (w p2) -> b (h w) (p1 p2 c)"
+
+    def forward(self, images):
+        P = self.patch_size
+        return self.proj(rearrange(images, self.pattern, p1=P, p2=P))  # (B, N, D)
+
+
+class _PatchesChannelFirst(_PatchesRearranged):
+    pattern = "b c (h p1) (w p2) -> b (h w) (c p1 p2)"
+
+
+class _PatchesColumnOrder(_PatchesRearranged):
+    pattern = "b c (h p1) (w p2) -> b (w h) (p1 p2 c)"
+
+
+class _PatchesTransposedInside(_PatchesRearranged):
+    pattern = "b c (h p1) (w p2) -> b (h w) (p2 p1 c)"
+
+
+class _PatchesTransposedImage(_PatchesRearranged):
+    pattern = "b c (h p1) (w p2) -> b (w h) (p2 p1 c)"
+
+
+class _PatchesReshapedOnly(PatchEmbedding):
+    def forward(self, images):
+        N = (self.image_size // self.patch_size) ** 2
+        return self.proj(images.reshape(images.shape[0], N, -1))
+
+
+PATCH_EMBEDDING_MISTAKES = [
+    Mistake("Your patches are flattened channel-first, (c, p1, p2). This course flattens each patch "
+            "channel-last, (p1, p2, c): rearrange(images, 'b c (h p1) (w p2) -> b (h w) (p1 p2 c)').",
+            _PatchesChannelFirst),
+    Mistake("Your patches are numbered column by column. Number them row by row, like reading: (h w), not (w h).",
+            _PatchesColumnOrder),
+    Mistake("Inside each patch your rows and columns are swapped: flatten a patch row by row, (p1 p2 c) "
+            "with p1 the row.", _PatchesTransposedInside),
+    Mistake("Your patches come from the TRANSPOSED image (rows and columns swapped, between and inside patches). "
+            "Split the height into (h p1) and the width into (w p2).", _PatchesTransposedImage),
+    Mistake("Your patches come from a plain reshape of the image, which cuts it into strips of pixels, not "
+            "P x P squares. Split height and width into (h, p1) and (w, p2), move the patch axes together, then "
+            "flatten: rearrange(images, 'b c (h p1) (w p2) -> b (h w) (p1 p2 c)').", _PatchesReshapedOnly),
+]  # fmt: skip
+
+
+@_checker
+def check_patch_embedding(cls: type[nn.Module]) -> None:
+    """cls(*, image_size, patch_size, in_channels, d_model) with a Linear `proj`: images (B, C, H, W) -> (B, N, D)."""
+    name = "PatchEmbedding"
+    _expect_class(name, cls, nn.Module)
+    g = torch.Generator().manual_seed(9)
+    init = lambda size, P, C, D: dict(image_size=size, patch_size=P, in_channels=C, d_model=D)  # noqa: E731
+    cases = [
+        Case("RGB 8x8 images, 4x4 patches, batch of 2", dict(images=_randn(g, 2, 3, 8, 8)), init(8, 4, 3, 6)),
+        Case("grey 6x6 image, 2x2 patches", dict(images=_randn(g, 1, 1, 6, 6)), init(6, 2, 1, 5)),
+        Case("2-channel 4x4 image, 2x2 patches", dict(images=_randn(g, 1, 2, 4, 4)), init(4, 2, 2, 3)),
+    ]
+    _check(name, cls, PatchEmbedding, cases, _module_run(PatchEmbedding), PATCH_EMBEDDING_MISTAKES)
