@@ -52,6 +52,9 @@ class MultiHeadAttention(nn.Module):
         self.use_fast_path = False  # True: PyTorch's fused kernel, and attn_weights stays None
         self.attn_weights: torch.Tensor | None = None  # (B, H, T_q, T_k) after a forward
 
+    def extra_repr(self) -> str:
+        return f"d_model={self.d_model}, n_heads={self.n_heads}, d_k={self.d_k}"
+
     def split_heads(self, x: torch.Tensor) -> torch.Tensor:
         """(B, T, D) -> (B, H, T, d_k)"""
         B, T, _ = x.shape
