@@ -60,3 +60,21 @@ def test_internal_links_resolve(site):
             if not href or href.startswith(("http:", "https:", "mailto:", "javascript:")):
                 continue
             assert (page.parent / href).resolve().exists(), f"{page.relative_to(site)} links to missing {href}"
+
+
+def test_every_chapter_notebook_is_in_the_toc():
+    listed = set(toc_files())
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        assert f"notebooks/{path.stem}" in listed, f"{path.name} is not in _toc.yml"
+
+
+def test_notebooks_were_run_top_to_bottom():
+    """nbval compares stored outputs with a fresh run: they must come from one clean, complete run."""
+    import nbformat
+
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+        assert [c.execution_count for c in code] == list(range(1, len(code) + 1)), f"{path.name}: run it in a fresh kernel"
+        assert not any(o.output_type == "error" for c in code for o in c.outputs), f"{path.name} stores an error"
+        assert "torch.set_num_threads(2)" in code[0].source, f"{path.name}: first cell must be the set-up"
