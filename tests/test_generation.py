@@ -1,43 +1,142 @@
+"""Chapter 10: sampling filters, greedy decoding and beam search.
+
+Greedy decoding and beam search are checked on a scripted "model" whose next-token probabilities are a
+table we wrote, so the right answer is known exactly. Bad sampling arguments are in test_errors.py.
+"""
+from types import SimpleNamespace
+
 import pytest
 import torch
 
 import transformer_lab as tl
 
+PAD, BOS, EOS, A, B = 0, 1, 2, 3, 4
+V = 5
+
+
+class ScriptedModel:
+    """Has what greedy_decode/beam_search need (config, encode, decode); the probabilities come from `table`.
+
+    table[(source token, prefix)] is a dict {token: probability} for the next token; a prefix not in the
+    table gets `default`.
+    """
+
+    def __init__(self, table, default):
+        self.config = SimpleNamespace(pad_id=PAD, bos_id=BOS, eos_id=EOS)
+        self.table, self.default = table, default
+
+    def encode(self, src):
+        return src[..., None].float()  # (B, T_src, 1): the "memory" is just the source
+
+    def decode(self, tgt, memory, src):
+        logits = torch.full((tgt.shape[0], tgt.shape[1], V), -1e9)
+        for row in range(tgt.shape[0]):
+            key = (src[row, 0].item(), tuple(tgt[row].tolist()))
+            for token, p in self.table.get(key, self.default).items():
+                logits[row, -1, token] = torch.tensor(p).log()
+        return logits  # (B, T_tgt, V); only the last position is read
+
+
+# Source 5: greedy takes A (0.6) then eos (0.4): probability 0.24. B then eos has 0.4 * 0.9 = 0.36.
+# Source 6: A, A, A, then eos: rows of a batch finish at different steps.
+TABLE = {
+    (5, (BOS,)): {A: 0.6, B: 0.4},
+    (5, (BOS, A)): {EOS: 0.4, A: 0.3, B: 0.3},
+    (5, (BOS, B)): {EOS: 0.9, A: 0.1},
+    (6, (BOS,)): {A: 0.9, EOS: 0.1},
+    (6, (BOS, A)): {A: 0.9, EOS: 0.1},
+    (6, (BOS, A, A)): {A: 0.9, EOS: 0.1},
+}
+DEFAULT = {EOS: 0.7, A: 0.3}
+
+
+def test_greedy_decode_pads_each_row_after_its_eos_and_stops_when_all_are_done():
+    model = ScriptedModel(TABLE, DEFAULT)
+    out = tl.greedy_decode(model, torch.tensor([[5], [6]]), max_len=10)
+    assert out.tolist() == [
+        [BOS, A, EOS, PAD, PAD],
+        [BOS, A, A, A, EOS],  # (6, (bos, A, A, A)) is not in the table: DEFAULT makes eos most likely
+    ]
+
+
+def test_greedy_decode_stops_at_max_len_without_eos():
+    model = ScriptedModel({}, {A: 0.8, EOS: 0.2})
+    out = tl.greedy_decode(model, torch.tensor([[5]]), max_len=4)
+    assert out.tolist() == [[BOS, A, A, A, A]]
+
+
+def test_beam_search_finds_the_more_likely_sequence_that_greedy_misses():
+    model = ScriptedModel(TABLE, DEFAULT)
+    src = torch.tensor([[5]])
+    assert tl.greedy_decode(model, src, max_len=5).tolist() == [[BOS, A, EOS]]  # probability 0.24
+    assert tl.beam_search(model, src, beam_size=2, max_len=5).tolist() == [[BOS, B, EOS]]  # 0.36
+    assert tl.beam_search(model, src, beam_size=1, max_len=5).tolist() == [[BOS, A, EOS]]
+
+
+def test_beam_search_pads_shorter_results():
+    model = ScriptedModel(TABLE, DEFAULT)
+    out = tl.beam_search(model, torch.tensor([[5], [6]]), beam_size=2, max_len=6)
+    assert out.tolist() == [
+        [BOS, B, EOS, PAD, PAD],
+        [BOS, A, A, A, EOS],  # 0.9^3 * 0.7 = 0.51 beats stopping early (0.1, 0.09, 0.081)
+    ]
+
 
 def test_top_k_keeps_the_k_largest():
-    logits = torch.tensor([[1.0, 5.0, 3.0, 4.0, 2.0]])
+    logits = torch.tensor([[1.0, 5.0, 3.0, 4.0, 2.0], [0.0, -1.0, 2.0, 1.0, 3.0]])
     out = tl.top_k_filter(logits, 2)
-    assert torch.equal(out.isfinite(), torch.tensor([[False, True, False, True, False]]))
-    assert torch.equal(out[out.isfinite()], torch.tensor([5.0, 4.0]))
+    assert out.isfinite().tolist() == [[False, True, False, True, False], [False, False, True, False, True]]
+    assert torch.equal(out[out.isfinite()], torch.tensor([5.0, 4.0, 2.0, 3.0]))  # kept logits unchanged
+    assert torch.equal(tl.top_k_filter(logits, 99), logits)  # k larger than the vocabulary keeps all
 
 
 def test_top_p_keeps_the_smallest_set_reaching_p():
-    probs = torch.tensor([[0.5, 0.3, 0.15, 0.05]])
-    logits = probs.log()
-    keep = lambda p: tl.top_p_filter(logits, p).isfinite()[0].tolist()  # noqa: E731
-    assert keep(0.5) == [True, False, False, False]  # 0.5 alone reaches 0.5
-    assert keep(0.6) == [True, True, False, False]
-    assert keep(0.8) == [True, True, False, False]  # 0.5 + 0.3 reaches 0.8
-    assert keep(0.81) == [True, True, True, False]
-    assert keep(0.01) == [True, False, False, False]  # the most likely token always stays
-    assert keep(1.0) == [True, True, True, True]
-    shuffled = logits[:, [2, 0, 3, 1]]  # order in the vocabulary does not matter
-    assert tl.top_p_filter(shuffled, 0.6).isfinite()[0].tolist() == [False, True, False, True]
+    logits = torch.tensor([[0.5, 0.3, 0.15, 0.05]]).log()
+
+    def kept(p, x=logits):
+        return tl.top_p_filter(x, p).isfinite()[0].tolist()
+
+    assert kept(0.5) == [True, False, False, False]  # 0.5 alone reaches 0.5
+    assert kept(0.6) == [True, True, False, False]
+    assert kept(0.81) == [True, True, True, False]
+    assert kept(0.01) == [True, False, False, False]  # the most likely token always stays
+    assert kept(1.0) == [True, True, True, True]
+    assert kept(0.6, logits[:, [2, 0, 3, 1]]) == [False, True, False, True]  # vocabulary order is irrelevant
+
+
+def test_greedy_next_token_is_the_argmax():
+    logits = torch.tensor([[0.1, 2.0, 0.3], [5.0, 1.0, 4.9]])
+    assert tl.sample_next_token(logits).tolist() == [[1], [0]]
 
 
 def test_sampling_follows_the_filtered_distribution():
-    logits = torch.log(torch.tensor([[0.6, 0.3, 0.1]])).expand(4000, 3)
-    g = torch.Generator().manual_seed(0)
-    ids = tl.sample_next_token(logits, do_sample=True, top_k=2, generator=g)
+    logits = torch.tensor([[0.6, 0.3, 0.1]]).log().expand(4000, 3)
+    ids = tl.sample_next_token(logits, do_sample=True, top_k=2, generator=torch.Generator().manual_seed(0))
+    assert ids.shape == (4000, 1)
     freq = torch.bincount(ids.flatten(), minlength=3).float() / 4000
-    assert freq[2] == 0
+    assert freq[2] == 0  # filtered out
+    # 0.6 / 0.9 = 2/3 after renormalising; the standard error with 4000 draws is 0.0075.
     assert freq[0].item() == pytest.approx(2 / 3, abs=0.03)
-    greedy = tl.sample_next_token(logits[:2])
-    assert greedy.tolist() == [[0], [0]]
 
 
-def test_low_temperature_approaches_greedy():
-    logits = torch.tensor([[2.0, 1.5, 0.0]]).expand(500, 3)
-    g = torch.Generator().manual_seed(0)
-    ids = tl.sample_next_token(logits, do_sample=True, temperature=0.05, generator=g)
-    assert (ids == 0).all()
+def test_temperature_sharpens_or_flattens():
+    logits = torch.tensor([[1.0, 0.0]]).expand(4000, 2)
+
+    def share_of_first(temperature):
+        g = torch.Generator().manual_seed(0)
+        ids = tl.sample_next_token(logits, do_sample=True, temperature=temperature, generator=g)
+        return (ids == 0).float().mean().item()
+
+    # p(first) = sigmoid(1 / T): 0.993 at T=0.2, 0.731 at T=1, 0.562 at T=4
+    assert share_of_first(0.2) == pytest.approx(0.993, abs=0.01)
+    assert share_of_first(1.0) == pytest.approx(0.731, abs=0.03)
+    assert share_of_first(4.0) == pytest.approx(0.562, abs=0.03)
+
+
+def test_seeded_sampling_repeats():
+    logits = torch.randn(8, 20)
+
+    def draw():
+        return tl.sample_next_token(logits, do_sample=True, top_p=0.9, generator=torch.Generator().manual_seed(3))
+
+    assert torch.equal(draw(), draw())

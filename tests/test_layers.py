@@ -1,30 +1,47 @@
+"""Chapter 6: LayerNorm and the feed-forward network, against torch.nn. Bad input is in test_errors.py."""
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 import transformer_lab as tl
-from conftest import perturb_
+from conftest import assert_close_f32, perturb_
 
 
-def test_layer_norm_matches_torch_and_loads_its_state_dict():
-    ref = perturb_(nn.LayerNorm(10, eps=1e-5))
+def test_layer_norm_loads_torch_state_dict_and_matches_it():
+    ref = perturb_(nn.LayerNorm(10))  # weight 1 ± 0.3, bias ± 0.3: a swapped weight/bias would show
     ours = tl.LayerNorm(10)
     ours.load_state_dict(ref.state_dict())
+    assert torch.equal(ours.weight, ref.weight) and torch.equal(ours.bias, ref.bias)
     x = torch.randn(3, 4, 10) * 5 + 2
-    torch.testing.assert_close(ours(x), ref(x))
-    tiny = torch.randn(2, 10) * 1e-3  # variance near eps: eps placement and biased variance matter here
-    torch.testing.assert_close(ours(tiny), ref(tiny), atol=1e-5, rtol=1e-4)
+    assert_close_f32(ours(x), ref(x))
 
 
-@pytest.mark.parametrize("activation,fn", [("relu", F.relu), ("gelu", F.gelu), ("gelu_tanh", lambda x: F.gelu(x, approximate="tanh"))])
-def test_feed_forward(activation, fn):
-    ff = tl.FeedForward(6, 24, activation=activation)
-    x = torch.randn(2, 3, 6)
-    torch.testing.assert_close(ff(x), ff.linear2(fn(ff.linear1(x))))
-    assert ff.linear1.out_features == 24 and ff.linear2.out_features == 6
+@pytest.mark.parametrize("eps", [1e-5, 1e-2])
+def test_layer_norm_eps_and_biased_variance(eps):
+    """Vectors whose variance is near eps: only eps inside the sqrt and the biased variance match torch."""
+    ref = perturb_(nn.LayerNorm(10, eps=eps))
+    ours = tl.LayerNorm(10, eps=eps)
+    ours.load_state_dict(ref.state_dict())
+    tiny = torch.randn(2, 10) * eps**0.5
+    assert_close_f32(ours(tiny), ref(tiny))
 
 
-def test_unknown_activation():
-    with pytest.raises(ValueError, match="unknown activation 'swish'"):
-        tl.FeedForward(4, 8, activation="swish")
+def test_layer_norm_output_is_normalised_before_the_affine_map():
+    ln = tl.LayerNorm(32)
+    y = ln(torch.randn(5, 32) * 3 + 1)
+    assert_close_f32(y.mean(-1), torch.zeros(5))
+    torch.testing.assert_close(y.var(-1, unbiased=False), torch.ones(5), atol=1e-4, rtol=0)  # eps shifts it by ~1e-5
+
+
+@pytest.mark.parametrize(
+    "activation,fn",
+    [("relu", F.relu), ("gelu", F.gelu), ("gelu_tanh", lambda x: F.gelu(x, approximate="tanh"))],
+)
+def test_feed_forward_is_linear_activation_linear(activation, fn):
+    ff = perturb_(tl.FeedForward(6, 24, activation=activation))
+    assert (ff.linear1.in_features, ff.linear1.out_features) == (6, 24)
+    assert (ff.linear2.in_features, ff.linear2.out_features) == (24, 6)
+    x = torch.randn(2, 3, 6) * 2
+    assert_close_f32(ff(x), ff.linear2(fn(ff.linear1(x))))
+

@@ -1,6 +1,12 @@
+"""Plotting helpers: they draw what they are given and return the matplotlib Axes (or Figure).
+
+Bad input is in test_errors.py.
+"""
 import matplotlib.pyplot as plt
-import pytest
+import numpy as np
 import torch
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 import transformer_lab as tl
 
@@ -9,21 +15,39 @@ def teardown_function():
     plt.close("all")
 
 
-def test_attention_heatmap_with_labels():
-    ax = tl.plot_attention(torch.softmax(torch.randn(3, 4), -1), x_labels=list("abcd"), y_labels=list("xyz"))
+def test_attention_heatmap_shows_the_weights_with_labels():
+    weights = torch.softmax(torch.randn(3, 4), -1)
+    ax = tl.plot_attention(weights, x_labels=list("abcd"), y_labels=list("xyz"))
+    assert isinstance(ax, Axes)
+    assert np.allclose(ax.get_images()[0].get_array(), weights.numpy())  # row = query, column = key
     assert [t.get_text() for t in ax.get_xticklabels()] == list("abcd")
     assert [t.get_text() for t in ax.get_yticklabels()] == list("xyz")
-    with pytest.raises(ValueError, match="one \\(T_q, T_k\\) matrix"):
-        tl.plot_attention(torch.rand(2, 3, 4))
 
 
-def test_heads_positional_mask_and_curves():
+def test_plots_draw_on_the_axes_they_are_given():
+    fig, (ax1, ax2) = plt.subplots(1, 2)
+    assert tl.plot_attention(torch.rand(2, 2), ax=ax1) is ax1
+    assert tl.plot_mask(tl.causal_mask(3), ax=ax2) is ax2
+
+
+def test_attention_heads_one_panel_per_head():
     fig = tl.plot_attention_heads(torch.rand(3, 4, 4), x_labels=list("abcd"))
-    assert len([ax for ax in fig.axes if ax.get_title().startswith("head")]) == 3
-    assert tl.plot_positional_encoding(tl.sinusoidal_encoding(20, 8)).get_images()[0].get_array().shape == (20, 8)
-    assert tl.plot_mask(tl.causal_mask(5)).get_images()[0].get_array().shape == (5, 5)
+    assert isinstance(fig, Figure)
+    assert [ax.get_title() for ax in fig.axes if ax.get_title()] == ["head 0", "head 1", "head 2"]
+
+
+def test_positional_encoding_and_mask_images():
+    pe = tl.sinusoidal_encoding(20, 8)
+    assert np.allclose(tl.plot_positional_encoding(pe).get_images()[0].get_array(), pe.numpy())
+    mask_image = tl.plot_mask(tl.causal_mask(5)).get_images()[0].get_array()
+    assert np.array_equal(mask_image, np.tril(np.ones((5, 5))))
+
+
+def test_lr_schedule_and_loss_curves():
     ax = tl.plot_lr_schedule([0.1, 0.2, 0.3])
     assert list(ax.get_lines()[0].get_ydata()) == [0.1, 0.2, 0.3]
     ax = tl.plot_loss_curves({"train": [3, 2, 1, 0.5], "val": [3, 2.5, 2, 1.5]}, smooth=2)
     assert [line.get_label() for line in ax.get_lines()] == ["train", "val"]
-    assert list(ax.get_lines()[0].get_ydata()) == [2.5, 1.5, 0.75]
+    assert list(ax.get_lines()[0].get_ydata()) == [2.5, 1.5, 0.75]  # moving average over 2 steps
+    assert ax.get_yscale() == "log"
+

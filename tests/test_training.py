@@ -1,3 +1,4 @@
+"""Training helpers: the loss, the learning-rate schedules, the loop, seeding and checkpoints."""
 import math
 
 import pytest
@@ -5,40 +6,62 @@ import torch
 import torch.nn.functional as F
 
 import transformer_lab as tl
+from conftest import assert_close_f32
 
 
-def test_label_smoothing_matches_torch():
-    logits, target = torch.randn(4, 6, 9), torch.randint(0, 9, (4, 6))
-    for eps in (0.0, 0.1, 0.3):
-        expected = F.cross_entropy(logits.reshape(-1, 9), target.reshape(-1), label_smoothing=eps)
-        torch.testing.assert_close(tl.label_smoothed_cross_entropy(logits, target, smoothing=eps), expected)
+@pytest.mark.parametrize("smoothing", [0.0, 0.1, 0.3])
+def test_label_smoothing_matches_torch(smoothing):
+    logits, target = torch.randn(4, 6, 9) * 3, torch.randint(0, 9, (4, 6))
+    expected = F.cross_entropy(logits.reshape(-1, 9), target.reshape(-1), label_smoothing=smoothing)
+    assert_close_f32(tl.label_smoothed_cross_entropy(logits, target, smoothing=smoothing), expected)
+
+
+def test_label_smoothing_ignores_padding_like_torch():
+    logits, target = torch.randn(4, 6, 9) * 3, torch.randint(1, 9, (4, 6))
     target[0, 3:] = 0
+    target[2, 1:] = 0
     expected = F.cross_entropy(logits.reshape(-1, 9), target.reshape(-1), label_smoothing=0.1, ignore_index=0)
-    torch.testing.assert_close(tl.label_smoothed_cross_entropy(logits, target, 0.1, ignore_index=0), expected)
-    with pytest.raises(ValueError, match="smoothing"):
-        tl.label_smoothed_cross_entropy(logits, target, smoothing=1.0)
+    assert_close_f32(tl.label_smoothed_cross_entropy(logits, target, 0.1, ignore_index=0), expected)
+    # The padded positions really are ignored: changing their logits changes nothing.
+    logits2 = logits.clone()
+    logits2[0, 3:] = torch.randn(3, 9) * 10
+    assert_close_f32(tl.label_smoothed_cross_entropy(logits2, target, 0.1, ignore_index=0), expected)
 
 
-def test_schedules():
+def test_noam_schedule():
     d, warmup = 64, 100
+    assert tl.noam_lr(1, d, warmup) == pytest.approx(d**-0.5 * warmup**-1.5)  # steps count from 1
+    assert tl.noam_lr(50, d, warmup) == pytest.approx(d**-0.5 * 50 * warmup**-1.5)  # linear warmup
+    assert tl.noam_lr(400, d, warmup) == pytest.approx(d**-0.5 * 400**-0.5)  # then 1 / sqrt(step)
     lrs = [tl.noam_lr(s, d, warmup) for s in range(1, 1000)]
     assert max(lrs) == pytest.approx(d**-0.5 * warmup**-0.5)
-    assert lrs.index(max(lrs)) == warmup - 1  # the peak is at step = warmup
-    assert lrs[399] == pytest.approx(d**-0.5 * 400**-0.5)
-    cos = [tl.warmup_cosine(s, 10, 110, min_ratio=0.1) for s in range(120)]
-    assert cos[0] == pytest.approx(0.1) and cos[9] == pytest.approx(1.0)
-    assert cos[60] == pytest.approx(0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * 0.5)))
-    assert cos[110] == pytest.approx(0.1) and cos[119] == pytest.approx(0.1)
-    assert all(a >= b for a, b in zip(cos[9:], cos[10:]))
+    assert lrs.index(max(lrs)) + 1 == warmup  # the peak is at step = warmup
+
+
+def test_warmup_cosine_schedule():
+    cos = [tl.warmup_cosine(s, 10, 110) for s in range(130)]
+    assert all(0.0 <= c <= 1.0 for c in cos)
+    assert cos[0] == pytest.approx(0.1) and cos[9] == pytest.approx(1.0)  # linear warmup to 1
+    assert all(a < b for a, b in zip(cos[:9], cos[1:10]))
+    assert all(a >= b for a, b in zip(cos[9:], cos[10:]))  # then never rises again
+    assert cos[60] == pytest.approx(0.5)  # half way down the cosine
+    assert cos[110] == pytest.approx(0.0) and cos[129] == pytest.approx(0.0)
+    with_floor = [tl.warmup_cosine(s, 10, 110, min_ratio=0.1) for s in range(130)]
+    assert min(with_floor) == pytest.approx(0.1) and with_floor[60] == pytest.approx(0.55)
 
 
 def _setup(seed=0):
+    """A tiny GPT and a counting task it can learn in a few dozen steps."""
     tl.set_seed(seed)
     model = tl.GPT(tl.GPTConfig(vocab_size=12, block_size=8, n_layer=1, n_head=2, d_model=16))
     opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
     start = torch.randint(0, 12, (64, 1), generator=torch.Generator().manual_seed(1))
-    data = (start + torch.arange(9)) % 12  # counting sequences: learnable in a few dozen steps
-    get_batch = lambda step: (data[step % 8 * 8 : step % 8 * 8 + 8, :-1], data[step % 8 * 8 : step % 8 * 8 + 8, 1:])  # noqa: E731
+    data = (start + torch.arange(9)) % 12  # (64, 9) rows like 5 6 7 8 ...
+
+    def get_batch(step):
+        rows = data[step % 8 * 8 : step % 8 * 8 + 8]
+        return rows[:, :-1], rows[:, 1:]
+
     return model, opt, get_batch
 
 
@@ -47,11 +70,13 @@ def test_train_lowers_the_loss_and_records_history():
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: tl.warmup_cosine(s, 5, 60))
     hist = tl.train(model, opt, get_batch, tl.cross_entropy_loss, steps=60, scheduler=sched, progress=False)
     assert len(hist.losses) == len(hist.lrs) == 60
-    assert hist.lrs[0] == pytest.approx(1e-2 / 5)
+    assert hist.lrs[0] == pytest.approx(1e-2 / 5)  # the lr used at each step, warmup included
+    assert hist.lrs[4] == pytest.approx(1e-2)
     assert sum(hist.losses[-8:]) / 8 < sum(hist.losses[:8]) / 8 - 1.0
-    assert not model.training
-    before = tl.evaluate(model, [get_batch(0)], tl.cross_entropy_loss)
-    assert before == pytest.approx(tl.cross_entropy_loss(model, get_batch(0)).item())
+    assert not model.training  # train() leaves the model in eval mode
+    assert tl.evaluate(model, [get_batch(0)], tl.cross_entropy_loss) == pytest.approx(
+        tl.cross_entropy_loss(model, get_batch(0)).item()
+    )
 
 
 def test_set_seed_repeats_a_run():
@@ -62,19 +87,52 @@ def test_set_seed_repeats_a_run():
     assert runs[0] == runs[1]
 
 
+def _assert_same_state(a, b, path="state"):
+    """Recursively compare (optimizer) state dicts: tensors bit for bit, everything else with ==."""
+    if isinstance(a, torch.Tensor):
+        assert isinstance(b, torch.Tensor) and torch.equal(a, b), path
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys(), path
+        for key in a:
+            _assert_same_state(a[key], b[key], f"{path}[{key!r}]")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b)):
+            _assert_same_state(x, y, f"{path}[{i}]")
+    else:
+        assert a == b, path
+
+
 def test_checkpoint_round_trip(tmp_path):
     model, opt, get_batch = _setup()
     tl.train(model, opt, get_batch, tl.cross_entropy_loss, steps=5, progress=False)
     tl.save_checkpoint(tmp_path / "ckpt.pt", model, opt, step=5, note="hi")
-    model2, opt2, _ = _setup(seed=9)
+
+    model2, opt2, _ = _setup(seed=9)  # different weights before loading
     extra = tl.load_checkpoint(tmp_path / "ckpt.pt", model2, opt2)
     assert extra == {"step": 5, "note": "hi"}
-    for (n, a), b in zip(model.state_dict().items(), model2.state_dict().values()):
-        assert torch.equal(a, b), n
-    # Continuing from the checkpoint gives exactly the same next steps as continuing the original.
-    h1 = tl.train(model, opt, lambda s: get_batch(s + 5), tl.cross_entropy_loss, steps=3, progress=False)
-    h2 = tl.train(model2, opt2, lambda s: get_batch(s + 5), tl.cross_entropy_loss, steps=3, progress=False)
+    _assert_same_state(model2.state_dict(), model.state_dict(), "model")
+    _assert_same_state(opt2.state_dict(), opt.state_dict(), "optimizer")  # Adam moments and step counts
+
+    # Continuing from the checkpoint gives exactly the same steps as continuing the original.
+    def later_batch(s):
+        return get_batch(s + 5)
+
+    h1 = tl.train(model, opt, later_batch, tl.cross_entropy_loss, steps=3, progress=False)
+    h2 = tl.train(model2, opt2, later_batch, tl.cross_entropy_loss, steps=3, progress=False)
     assert h1.losses == h2.losses
-    with pytest.raises(ValueError, match="no optimizer state"):
-        tl.save_checkpoint(tmp_path / "weights.pt", model)
-        tl.load_checkpoint(tmp_path / "weights.pt", model, opt)
+    _assert_same_state(model2.state_dict(), model.state_dict(), "model after 3 more steps")
+
+
+def test_checkpoint_without_optimizer(tmp_path):
+    model, _, _ = _setup()
+    tl.save_checkpoint(tmp_path / "weights.pt", model)
+    model2, _, _ = _setup(seed=9)
+    assert tl.load_checkpoint(tmp_path / "weights.pt", model2) == {}
+    _assert_same_state(model2.state_dict(), model.state_dict(), "model")
+
+
+def test_count_parameters_counts_tied_weights_once():
+    model = tl.GPT(tl.GPTConfig(vocab_size=12, block_size=8, n_layer=1, n_head=2, d_model=16))
+    assert tl.count_parameters(model) == sum(p.numel() for p in set(model.parameters()))
+    assert tl.count_parameters(model) < sum(p.numel() for p in model.state_dict().values())
