@@ -230,3 +230,14 @@ def test_load_checkpoint_without_optimizer_state(tmp_path):
     tl.save_checkpoint(tmp_path / "weights.pt", model)  # weights only
     with pytest.raises(ValueError, match=r"weights\.pt holds no optimizer state"):
         tl.load_checkpoint(tmp_path / "weights.pt", model, torch.optim.SGD(model.parameters(), lr=0.1))
+
+
+def test_top_k_rejects_a_bool():
+    with pytest.raises(ValueError, match="top_k must be an int >= 1"):
+        gpt().generate(torch.tensor([[1, 2]]), 2, do_sample=True, top_k=True)
+
+
+def test_max_len_zero_means_zero_new_tokens():
+    src = torch.tensor([[3, 4, 5]])
+    assert transformer().greedy_decode(src, max_len=0).shape == (1, 1)  # only <bos>
+    assert transformer().beam_search(src, beam_size=2, max_len=0).shape == (1, 1)

@@ -12,7 +12,7 @@ import torch
 def check_sampling_args(temperature: float, top_k: int | None, top_p: float | None) -> None:
     if not temperature > 0:
         raise ValueError(f"temperature must be > 0, got {temperature} (use do_sample=False for greedy decoding)")
-    if top_k is not None and (not isinstance(top_k, int) or top_k < 1):
+    if top_k is not None and (not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 1):
         raise ValueError(f"top_k must be an int >= 1 or None (no top-k), got {top_k!r}")
     if top_p is not None and not 0 < top_p <= 1:
         raise ValueError(f"top_p must be in (0, 1], got {top_p}")

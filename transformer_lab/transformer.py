@@ -101,9 +101,9 @@ class Transformer(nn.Module):
         return self.decode(tgt, self.encode(src), src)
 
     def greedy_decode(self, src: torch.Tensor, max_len: int | None = None) -> torch.Tensor:
-        return greedy_decode(self, src, max_len or self.config.max_len - 1)
+        return greedy_decode(self, src, self.config.max_len - 1 if max_len is None else max_len)
 
     def beam_search(
         self, src: torch.Tensor, beam_size: int = 4, max_len: int | None = None, length_penalty: float = 0.0
     ) -> torch.Tensor:
-        return beam_search(self, src, beam_size, max_len or self.config.max_len - 1, length_penalty)
+        return beam_search(self, src, beam_size, self.config.max_len - 1 if max_len is None else max_len, length_penalty)
