@@ -32,7 +32,8 @@ book: install  ## the online book, from the notebooks' stored outputs, into _bui
 lab: install  ## JupyterLab on the notebooks
 	$(BIN)/jupyter lab notebooks
 
-bench: install
+bench: install  ## the benchmark tables of the book's appendix: models, then notebook and book-build times
+	$(BIN)/python benchmarks/bench_models.py
 	$(BIN)/python benchmarks/notebook_times.py --book
 
 clean:

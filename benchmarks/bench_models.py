@@ -4,10 +4,13 @@
 
 1. KV cache vs no cache: tokens/s generating 200 new tokens, two GPT sizes.
 2. Teaching attention vs the fused fast path: forward and forward+backward, several shapes.
-3. Training throughput of transformer_lab.GPT vs Hugging Face GPT2LMHeadModel at the same
-   configuration, and model FLOPs utilisation (MFU) against this machine's measured fp32 matmul rate:
+3. Training throughput of transformer_lab.GPT (default, fast path, fast path + torch.compile) vs
+   Hugging Face GPT2LMHeadModel at the same configuration, both from random init, and model FLOPs
+   utilisation (MFU) against this machine's measured fp32 matmul rate:
        MFU = tokens/s * (6 N + 12 L T D) / (matmul FLOP/s)
    with N the non-embedding parameters, L layers, T context, D width (Kaplan et al. 2020; PaLM, app. B).
+4. Time to quality: training seconds until two-digit addition (chapter 11) and the date translator
+   (chapter 9) reach their accuracy targets on held-out data.
 Timings take the median of several repeats after a warm-up.
 """
 from __future__ import annotations
@@ -95,60 +98,151 @@ def bench_attention() -> str:
     return table(header, rows)
 
 
-def bench_training(steps: int) -> str:
+TRAINING_CONFIGS = {  # (layers, heads, width D, context T, batch B, vocabulary V)
+    "the chapter 11 language model": (2, 4, 128, 64, 32, 107),
+    "a wider GPT": (4, 4, 256, 128, 8, 256),
+}
+
+
+def bench_training(steps: int, compile_model: bool) -> str:
     from transformers import GPT2Config, GPT2LMHeadModel
+    from transformers.utils import logging
 
-    L, H, D, T, B, V = 4, 4, 128, 128, 16, 256
+    logging.set_verbosity_error()
     flops_per_s = matmul_flops()
-    tl.set_seed(0)
-    ours = tl.GPT(tl.GPTConfig(vocab_size=V, block_size=T, n_layer=L, n_head=H, d_model=D))
-    hf = GPT2LMHeadModel(GPT2Config(vocab_size=V, n_positions=T, n_layer=L, n_head=H, n_embd=D, resid_pdrop=0.0,
-                                    embd_pdrop=0.0, attn_pdrop=0.0, bos_token_id=None, eos_token_id=None))  # fmt: skip
-    x = torch.randint(0, V, (B, T))
-    n_params = sum(p.numel() for n, p in ours.named_parameters() if not n.startswith(("wte", "wpe")))
-    flops_per_token = 6 * n_params + 12 * L * T * D
+    sections = [f"fp32 matmul rate of this machine (1024 × 1024 products): {flops_per_s / 1e9:.0f} GFLOP/s."]
+    for label, (L, H, D, T, B, V) in TRAINING_CONFIGS.items():
+        tl.set_seed(0)
+        ours = tl.GPT(tl.GPTConfig(vocab_size=V, block_size=T, n_layer=L, n_head=H, d_model=D))
+        hf = GPT2LMHeadModel(GPT2Config(vocab_size=V, n_positions=T, n_layer=L, n_head=H, n_embd=D, resid_pdrop=0.0,
+                                        embd_pdrop=0.0, attn_pdrop=0.0, bos_token_id=None, eos_token_id=None))  # fmt: skip
+        x = torch.randint(0, V, (B, T))
+        n_params = sum(p.numel() for n, p in ours.named_parameters() if not n.startswith(("wte", "wpe")))
+        flops_per_token = 6 * n_params + 12 * L * T * D
 
-    def step_fn(model, logits_of):
-        opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+        def steps_of(model, logits_of):
+            opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
 
-        def step():
-            logits = logits_of(model, x)
-            loss = torch.nn.functional.cross_entropy(logits.reshape(-1, V), x.reshape(-1))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+            def step():
+                logits = logits_of(model, x)
+                loss = torch.nn.functional.cross_entropy(logits.reshape(-1, V), x.reshape(-1))
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
 
-        return lambda: [step() for _ in range(steps)]
+            return lambda: [step() for _ in range(steps)]
 
-    runs = {
-        "Hugging Face GPT2LMHeadModel (sdpa)": step_fn(hf.train(), lambda m, x: m(x).logits),
-        "transformer_lab.GPT, teaching path": step_fn(ours.train(), lambda m, x: m(x)),
-    }
-    times = {name: timed(fn, repeats=3) for name, fn in runs.items()}
-    ours.set_fast_path(True)
-    times["transformer_lab.GPT, fast path"] = timed(step_fn(ours, lambda m, x: m(x)), repeats=3)
-    ours.set_fast_path(False)
-    base = times["Hugging Face GPT2LMHeadModel (sdpa)"]
+        hf_name = f"Hugging Face GPT2LMHeadModel ({hf.config._attn_implementation} attention)"
+        runs = {
+            hf_name: steps_of(hf.train(), lambda m, x: m(x).logits),
+            "transformer_lab.GPT, default (teaching path)": steps_of(ours.train(), lambda m, x: m(x)),
+        }
+        times = {name: timed(fn, repeats=5) for name, fn in runs.items()}
+        ours.set_fast_path(True)
+        times["transformer_lab.GPT, set_fast_path(True)"] = timed(steps_of(ours, lambda m, x: m(x)), repeats=5)
+        note = ""
+        if compile_model:
+            compiled = torch.compile(ours)
+            start = time.perf_counter()
+            run = steps_of(compiled, lambda m, x: m(x))
+            run()
+            compile_s = time.perf_counter() - start
+            times["transformer_lab.GPT, set_fast_path(True) + torch.compile"] = timed(run, repeats=5)
+            note = f" Compiling took {compile_s:.0f} s once, not counted in the rate."
+        base = times[hf_name]
+        rows = []
+        for name, t in times.items():
+            tok_s = steps * B * T / t
+            rows.append([name, f"{tok_s:,.0f}", f"**{base / t:.2f}×**", f"{tok_s * flops_per_token / flops_per_s:.1%}"])
+        hf_mfu = steps * B * T / base * flops_per_token / flops_per_s
+        note += (f" Hugging Face's model already turns {hf_mfu:.0%} of the measured matmul rate into model FLOPs, so "
+                 f"no implementation of the same float32 arithmetic can be more than {1 / hf_mfu:.2f}× faster here.")  # fmt: skip
+        head = (f"**{label}**: {L} layers, {H} heads, D={D}, context T={T}, batch B={B}, vocabulary {V}; "
+                f"{n_params:,} non-embedding parameters; {steps} AdamW steps per timing, median of 5.{note}")  # fmt: skip
+        sections.append(head + "\n\n" + table(["model", "training tokens/s", "vs Hugging Face", "MFU"], rows))
+    return "\n\n".join(sections)
+
+
+def seconds_to_target(train_fn, target: float) -> tuple[str, str]:
+    """Run train_fn(make_eval); make_eval(accuracy_of) gives the eval_fn that training calls every few
+    steps. Returns the training seconds (evaluation excluded) until the accuracy first reached target,
+    and what was reached at which step."""
+    start, spent_evaluating, hit = time.perf_counter(), 0.0, None
+
+    def make_eval(accuracy_of):
+        def eval_fn(model) -> float:
+            nonlocal spent_evaluating, hit
+            t0 = time.perf_counter()
+            accuracy = accuracy_of(model)
+            if hit is None and accuracy >= target:
+                hit = t0 - start - spent_evaluating
+            spent_evaluating += time.perf_counter() - t0
+            return accuracy
+
+        return eval_fn
+
+    history = train_fn(make_eval)
+    if hit is None:
+        return "not reached", f"{max(history.eval_values):.2%} at best"
+    first = next(i for i, v in enumerate(history.eval_values) if v >= target)
+    return f"{hit:.1f} s", f"{history.eval_values[first]:.2%} at step {history.eval_steps[first]}"
+
+
+def bench_time_to_quality() -> str:
+    from transformer_lab import dates, tasks
+
     rows = []
-    for name, t in times.items():
-        tok_s = steps * B * T / t
-        rows.append([name, f"{tok_s:,.0f}", f"**{base / t:.2f}×**", f"{tok_s * flops_per_token / flops_per_s:.1%}"])
-    note = (f"Configuration: {L} layers, {H} heads, D={D}, context T={T}, batch B={B}, vocabulary {V}; "
-            f"fp32 matmul rate measured at {flops_per_s / 1e9:.1f} GFLOP/s.")  # fmt: skip
-    return note + "\n\n" + table(["model", "tokens/s", "vs Hugging Face", "MFU"], rows)
+    tok = tasks.addition_tokenizer()
+    train_ids, heldout_ids = tasks.addition_split(n_digits=2, n_heldout=1000, seed=0)
+    heldout = tasks.addition_tokens(heldout_ids, n_digits=2, tokenizer=tok)
+
+    def addition(make_eval):
+        tl.set_seed(0)
+        model = tl.GPT(tl.GPTConfig(vocab_size=tok.vocab_size, block_size=8, n_layer=2, n_head=4, d_model=64))
+        eval_fn = make_eval(lambda m: tasks.addition_accuracy(m, heldout, n_digits=2))
+        return tasks.train_addition(model, train_ids, n_digits=2, tokenizer=tok, steps=800, eval_fn=eval_fn,
+                                    eval_every=50, progress=False)  # fmt: skip
+
+    rows.append(["two-digit addition (chapter 11 GPT, 800-step schedule)", "≥ 99.5% exact match, 1,000 unseen sums",
+                 *seconds_to_target(addition, 0.995)])  # fmt: skip
+
+    train_dates, heldout_dates = dates.split_dates(n_heldout=2000, seed=0)
+    src_tok, tgt_tok = dates.date_tokenizers()
+    train_src, train_tgt = dates.encode_pairs(dates.make_pairs(train_dates, 50_000, seed=1), src_tok, tgt_tok)
+    test_pairs = dates.make_pairs(heldout_dates, 2_000, seed=2)
+    test_src, _ = dates.encode_pairs(test_pairs, src_tok, tgt_tok)
+
+    def translator(make_eval):
+        tl.set_seed(0)
+        model = tl.Transformer(dates.translator_config(src_tok, tgt_tok))
+        eval_fn = make_eval(lambda m: dates.exact_match(m.greedy_decode(test_src, max_len=11), test_pairs, tgt_tok))
+        return dates.train_translator(model, train_src, train_tgt, steps=1500, eval_fn=eval_fn, eval_every=100,
+                                      progress=False)  # fmt: skip
+
+    rows.append(["dates → ISO (chapter 9 translator, 1,500-step schedule)", "≥ 99% exact match, 2,000 unseen dates",
+                 *seconds_to_target(translator, 0.99)])  # fmt: skip
+    note = ("Training seconds until the held-out accuracy, checked every 50 (addition) or 100 (dates) steps, "
+            "first reached the target; the checks themselves are not counted.")  # fmt: skip
+    return note + "\n\n" + table(["task", "target", "time to target", "reached"], rows)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true", help="fewer tokens and steps (a smoke test)")
+    parser.add_argument("--quick", action="store_true", help="fewer tokens and steps, no compile (a smoke test)")
     args = parser.parse_args()
     torch.manual_seed(0)
+    started = time.perf_counter()
     sections = [
         f"Machine: {machine()}",
         "### KV cache vs no cache (200 new tokens)\n\n" + bench_kv_cache(20 if args.quick else 200),
         "### Teaching attention vs the fused path (causal mask)\n\n" + bench_attention(),
-        "### Training throughput\n\n" + bench_training(1 if args.quick else 5),
+        "### Training throughput: transformer_lab.GPT vs Hugging Face GPT-2\n\n"
+        + bench_training(1 if args.quick else 5, compile_model=not args.quick),
     ]
+    if not args.quick:
+        sections.append("### Time to quality\n\n" + bench_time_to_quality())
+    sections.append(f"All of the above measured in one run of `python benchmarks/bench_models.py`, "
+                    f"{time.perf_counter() - started:.0f} s.")
     report = "\n\n".join(sections) + "\n"
     print(report)
     if not args.quick:

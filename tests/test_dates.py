@@ -2,8 +2,10 @@ import datetime as dt
 import random
 import re
 
+import pytest
 import torch
 
+import transformer_lab as tl
 from transformer_lab import dates
 
 
@@ -73,3 +75,23 @@ def test_tokenizers_cover_everything_and_encode():
     assert tgt.shape == (5, 12) and (tgt[:, 0] == tgt_tok.bos_id).all() and (tgt[:, -1] == tgt_tok.eos_id).all()
     assert tgt_tok.decode(tgt[0]) == pairs[0][1] and src_tok.decode(src[0]) == pairs[0][0]
     assert src.dtype == torch.long
+
+
+def test_exact_match_and_a_short_translator_run():
+    src_tok, tgt_tok = dates.date_tokenizers()
+    pairs = dates.make_pairs(dates.split_dates(n_heldout=10, seed=0)[1], 6, seed=0)
+    src, tgt = dates.encode_pairs(pairs, src_tok, tgt_tok)
+    assert dates.exact_match(tgt, pairs, tgt_tok) == 1.0  # the targets themselves spell the answers
+    wrong = tgt.clone()
+    wrong[0, 1] = tgt_tok.stoi["9" if pairs[0][1][0] != "9" else "8"]
+    assert dates.exact_match(wrong, pairs, tgt_tok) == 5 / 6
+    with pytest.raises(ValueError, match="rows"):
+        dates.exact_match(tgt[:3], pairs, tgt_tok)
+
+    torch.manual_seed(0)
+    model = tl.Transformer(dates.translator_config(src_tok, tgt_tok))
+    hist = dates.train_translator(model, src, tgt, steps=30, batch_size=6, progress=False,
+                                  eval_fn=lambda m: dates.exact_match(m.greedy_decode(src, max_len=11), pairs, tgt_tok),
+                                  eval_every=15)  # fmt: skip
+    assert hist.eval_steps == [15, 30] and len(hist.losses) == 30
+    assert sum(hist.losses[-5:]) < sum(hist.losses[:5])

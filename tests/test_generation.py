@@ -140,3 +140,35 @@ def test_seeded_sampling_repeats():
         return tl.sample_next_token(logits, do_sample=True, top_p=0.9, generator=torch.Generator().manual_seed(3))
 
     assert torch.equal(draw(), draw())
+
+
+def test_sample_decode_draws_from_the_table_and_stops_at_eos():
+    # Source 5 starts with A (0.6) or B (0.4): over many seeded draws both appear in about that ratio.
+    model = ScriptedModel(TABLE, DEFAULT)
+    src = torch.tensor([[5]] * 2000)
+    out = tl.sample_decode(model, src, max_len=10, generator=torch.Generator().manual_seed(0))
+    first = out[:, 1]
+    assert set(first.tolist()) == {A, B}
+    assert abs((first == A).float().mean().item() - 0.6) < 0.04
+    after_b = out[first == B, 2]  # after B: eos with 0.9, A with 0.1
+    assert abs((after_b == EOS).float().mean().item() - 0.9) < 0.04
+    for row in out.tolist():  # every row ends in eos, then only padding
+        assert EOS in row and all(t == PAD for t in row[row.index(EOS) + 1 :])
+
+
+def test_sample_decode_with_top_k_1_is_greedy_and_seeded_draws_repeat():
+    model = ScriptedModel(TABLE, DEFAULT)
+    src = torch.tensor([[5], [6]])
+    assert torch.equal(tl.sample_decode(model, src, max_len=10, top_k=1), tl.greedy_decode(model, src, max_len=10))
+    big = torch.tensor([[5]] * 50)
+    runs = [tl.sample_decode(model, big, max_len=10, temperature=1.5, top_p=0.95,
+                             generator=torch.Generator().manual_seed(3)) for _ in range(2)]  # fmt: skip
+    assert torch.equal(*runs)
+
+
+def test_sample_decode_rejects_bad_arguments():
+    model = ScriptedModel(TABLE, DEFAULT)
+    with pytest.raises(ValueError, match="temperature"):
+        tl.sample_decode(model, torch.tensor([[5]]), max_len=3, temperature=0.0)
+    with pytest.raises(ValueError, match="max_len"):
+        tl.greedy_decode(model, torch.tensor([[5]]), max_len=-1)

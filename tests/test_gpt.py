@@ -145,3 +145,6 @@ def test_fast_path_gives_the_same_logits():
     idx = torch.randint(0, 20, (2, 10))
     slow = model(idx)
     assert_close_f32(model.set_fast_path(True)(idx), slow)
+    switched = [m.use_fast_path for m in model.modules() if isinstance(m, (tl.LayerNorm, tl.MultiHeadAttention))]
+    assert len(switched) == 3 * model.config.n_layer + 1 and all(switched)  # ln_1, attn, ln_2 per block; ln_f
+    assert not any(m.use_fast_path for m in model.set_fast_path(False).modules() if hasattr(m, "use_fast_path"))

@@ -45,3 +45,17 @@ def test_feed_forward_is_linear_activation_linear(activation, fn):
     x = torch.randn(2, 3, 6) * 2
     assert_close_f32(ff(x), ff.linear2(fn(ff.linear1(x))))
 
+
+
+def test_layer_norm_fast_path_gives_the_same_values_and_gradients():
+    slow = perturb_(tl.LayerNorm(16, eps=1e-3))
+    fast = perturb_(tl.LayerNorm(16, eps=1e-3))
+    fast.load_state_dict(slow.state_dict())
+    fast.use_fast_path = True
+    x = torch.randn(3, 5, 16) * 4 + 1
+    grad_out = torch.randn(3, 5, 16)
+    (slow(x) * grad_out).sum().backward()
+    (fast(x) * grad_out).sum().backward()
+    assert_close_f32(fast(x), slow(x))
+    assert_close_f32(fast.weight.grad, slow.weight.grad)
+    assert_close_f32(fast.bias.grad, slow.bias.grad)

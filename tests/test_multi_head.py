@@ -3,6 +3,8 @@
 torch's masks mean the opposite of ours: key_padding_mask and boolean attn_mask are True where a key
 may NOT be attended to, so the tests pass `~keep` to torch and `keep` to our code.
 """
+import copy
+
 import pytest
 import torch
 from torch import nn
@@ -117,3 +119,20 @@ def test_fully_masked_query_gives_the_output_bias_not_nan():
     assert not out.isnan().any()
     # No key: the attention output is 0, so only the output projection's bias remains.
     assert_close_f32(out[0, 1], mha.out_proj.bias.detach())
+
+
+def test_fast_path_fuses_self_attention_projections_with_the_same_gradients():
+    slow = perturb_(tl.MultiHeadAttention(D, H)).train()
+    fast = copy.deepcopy(slow)
+    fast.use_fast_path = True
+    x = torch.randn(2, 6, D, requires_grad=True)
+    mask = tl.causal_mask(6)
+    grad_out = torch.randn(2, 6, D)
+    (slow(x, x, x, mask) * grad_out).sum().backward()
+    x_grad_slow, x.grad = x.grad, None
+    (fast(x, x, x, mask) * grad_out).sum().backward()
+    assert_close_f32(x.grad, x_grad_slow)
+    for p_slow, p_fast in zip(slow.parameters(), fast.parameters()):
+        assert_close_f32(p_fast.grad, p_slow.grad)
+    y = torch.randn(2, 4, D)  # cross-attention (query is not key) takes the unfused path on the fast path too
+    assert_close_f32(fast(x, y, y), slow(x, y, y))

@@ -38,3 +38,62 @@ def test_seeded():
     a = sort_task(5, min_len=2, max_len=4, n_symbols=3, generator=gen(7))
     b = sort_task(5, min_len=2, max_len=4, n_symbols=3, generator=gen(7))
     assert all(torch.equal(p, q) for p, q in zip(a, b))
+
+
+def test_addition_split_tokens_and_batch():
+    from transformer_lab import tasks
+
+    tok = tasks.addition_tokenizer()
+    train_ids, heldout_ids = tasks.addition_split(n_digits=2, n_heldout=100, seed=0)
+    assert len(train_ids) == 9900 and len(heldout_ids) == 100
+    assert not set(train_ids.tolist()) & set(heldout_ids.tolist())
+    assert torch.equal(tasks.addition_split(n_digits=2, n_heldout=100, seed=0)[1], heldout_ids)
+    ids = torch.tensor([7 * 100 + 45, 99 * 100 + 99, 0])
+    assert tok.decode_batch(tasks.addition_tokens(ids, n_digits=2, tokenizer=tok)) == ["07+45=052", "99+99=198", "00+00=000"]
+    reversed_ = tasks.addition_tokens(ids, n_digits=2, tokenizer=tok, reverse_answer=True)
+    assert tok.decode_batch(reversed_) == ["07+45=250", "99+99=891", "00+00=000"]
+    assert tok.decode(tasks.addition_tokens(torch.tensor([123456]), n_digits=3, tokenizer=tok)[0]) == "123+456=0579"
+    inputs, targets = tasks.addition_batch(tasks.addition_tokens(ids, n_digits=2, tokenizer=tok), n_digits=2)
+    assert inputs.shape == targets.shape == (3, 8)
+    assert (targets[:, :5] == -100).all()  # "07+45" predicts nothing; "=" predicts the first answer digit
+    assert tok.decode(targets[0, 5:]) == "052"
+    with pytest.raises(ValueError, match="n_heldout"):
+        tasks.addition_split(n_digits=1, n_heldout=100, seed=0)
+
+
+def test_addition_accuracy_counts_whole_answers():
+    from transformer_lab import tasks
+
+    tok = tasks.addition_tokenizer()
+    tokens = tasks.addition_tokens(torch.tensor([1234, 5678]), n_digits=2, tokenizer=tok)  # 12+34=046, 56+78=134
+
+    class Oracle:
+        """Writes a fixed continuation: the right answer for the first row, one wrong digit for the second."""
+
+        def generate(self, prompt, n):
+            answers = tokens[:, 6:].clone()
+            answers[1, 2] = tok.stoi["5"]
+            return torch.cat([prompt, answers[:, :n]], dim=1)
+
+    assert tasks.addition_accuracy(Oracle(), tokens, n_digits=2) == 0.5
+
+
+def test_python_reference_text_is_split_by_topic():
+    from transformer_lab import tasks
+
+    train_text, valid_text = tasks.python_reference_text()
+    assert len(train_text) > 100_000 and len(valid_text) > 10_000
+    assert valid_text not in train_text and valid_text[:2000] not in train_text
+
+
+def test_train_addition_lowers_the_answer_loss():
+    import transformer_lab as tl
+    from transformer_lab import tasks
+
+    tok = tasks.addition_tokenizer()
+    train_ids, _ = tasks.addition_split(n_digits=1, n_heldout=10, seed=0)
+    torch.manual_seed(0)
+    model = tl.GPT(tl.GPTConfig(vocab_size=tok.vocab_size, block_size=5, n_layer=1, n_head=2, d_model=32))
+    hist = tasks.train_addition(model, train_ids, n_digits=1, tokenizer=tok, steps=60, batch_size=32, warmup=10,
+                                progress=False)  # fmt: skip
+    assert sum(hist.losses[-10:]) < sum(hist.losses[:10]) / 2

@@ -136,3 +136,22 @@ def test_count_parameters_counts_tied_weights_once():
     model = tl.GPT(tl.GPTConfig(vocab_size=12, block_size=8, n_layer=1, n_head=2, d_model=16))
     assert tl.count_parameters(model) == sum(p.numel() for p in set(model.parameters()))
     assert tl.count_parameters(model) < sum(p.numel() for p in model.state_dict().values())
+
+
+def test_train_records_evaluations_in_eval_mode_without_gradients():
+    model, opt, get_batch = _setup()
+    seen = []
+
+    def eval_fn(m):
+        seen.append((m.training, torch.is_grad_enabled()))
+        return tl.cross_entropy_loss(m, get_batch(0)).item()
+
+    hist = tl.train(model, opt, get_batch, tl.cross_entropy_loss, steps=25, progress=False, eval_fn=eval_fn, eval_every=10)
+    assert hist.eval_steps == [10, 20, 25]  # every 10 steps, and after the last
+    assert seen == [(False, False)] * 3
+    assert hist.eval_values[-1] == pytest.approx(tl.cross_entropy_loss(model, get_batch(0)).item())
+    assert hist.eval_values[-1] < hist.eval_values[0]
+    with pytest.raises(ValueError, match="eval_every"):
+        tl.train(model, opt, get_batch, tl.cross_entropy_loss, steps=2, progress=False, eval_fn=eval_fn, eval_every=0)
+    with pytest.raises(ValueError, match="steps"):
+        tl.train(model, opt, get_batch, tl.cross_entropy_loss, steps=0, progress=False)

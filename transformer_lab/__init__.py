@@ -16,7 +16,14 @@ from .layers import FeedForward, LayerNorm  # chapter 6
 from .encoder import Encoder, EncoderLayer  # chapter 7
 from .decoder import Decoder, DecoderLayer  # chapter 8
 from .transformer import Transformer, TransformerConfig  # chapter 9
-from .generation import beam_search, greedy_decode, sample_next_token, top_k_filter, top_p_filter  # chapter 10
+from .generation import (  # chapter 10
+    beam_search,
+    greedy_decode,
+    sample_decode,
+    sample_next_token,
+    top_k_filter,
+    top_p_filter,
+)
 from .gpt import GPT, GPTConfig  # chapter 11
 from .vit import PatchEmbedding, ViT, ViTConfig  # chapter 12
 from .training import (
@@ -32,6 +39,7 @@ from .training import (
     set_seed,
     train,
     warmup_cosine,
+    weight_decay_groups,
 )
 from .plotting import (
     plot_attention,

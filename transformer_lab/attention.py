@@ -68,7 +68,9 @@ def scaled_dot_product_attention(
     weights = torch.softmax(scores, dim=-1)  # (..., T_q, T_k), each row sums to 1
     if mask is not None:
         # A query with no allowed key has a row of -inf scores, and softmax gives NaN: make it 0.
-        weights = weights.masked_fill(~mask.any(dim=-1, keepdim=True), 0.0)
+        no_key = ~mask.any(dim=-1, keepdim=True)  # (..., T_q, 1), as small as the mask
+        if no_key.any():
+            weights = weights.masked_fill(no_key, 0.0)
     if dropout_p > 0.0:
         weights = F.dropout(weights, p=dropout_p)
     return weights @ v, weights  # (..., T_q, d_v), (..., T_q, T_k)

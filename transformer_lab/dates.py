@@ -16,6 +16,8 @@ from collections.abc import Callable, Sequence
 import torch
 
 from .tokenizer import CharTokenizer, pad_batch
+from .training import History, label_smoothed_cross_entropy, train, warmup_cosine
+from .transformer import Transformer, TransformerConfig
 
 FIRST_DAY, LAST_DAY = dt.date(1950, 1, 1), dt.date(2049, 12, 31)
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
@@ -100,3 +102,58 @@ def encode_pairs(
     src = pad_batch([src_tok.encode(s, add_eos=True) for s, _, _ in pairs], src_tok.pad_id)
     tgt = pad_batch([tgt_tok.encode(t, add_bos=True, add_eos=True) for _, t, _ in pairs], tgt_tok.pad_id)
     return src, tgt
+
+
+# The chapter 9 recipe, reused by chapter 10 and by the time-to-quality benchmark.
+
+
+def translator_config(src_tok: CharTokenizer, tgt_tok: CharTokenizer) -> TransformerConfig:
+    """Chapter 9's translator: 1 encoder + 1 decoder pre-LN layer, D=64, 4 heads, d_ff=128, GELU, learned positions."""
+    return TransformerConfig(
+        src_vocab_size=src_tok.vocab_size, tgt_vocab_size=tgt_tok.vocab_size,
+        d_model=64, n_heads=4, n_layers=1, d_ff=128, dropout=0.0, max_len=40,
+        activation="gelu", norm_first=True, positional="learned",
+    )  # fmt: skip
+
+
+def train_translator(
+    model: Transformer,
+    train_src: torch.Tensor,
+    train_tgt: torch.Tensor,
+    *,
+    steps: int,
+    batch_size: int = 128,
+    peak_lr: float = 5e-3,
+    warmup: int = 100,
+    seed: int = 0,
+    progress: bool = True,
+    eval_fn: Callable[[Transformer], float] | None = None,
+    eval_every: int = 100,
+) -> History:
+    """Chapter 9's training loop: AdamW (betas 0.9, 0.98), warmup then cosine, label smoothing 0.1, teacher
+    forcing. eval_fn and eval_every are passed on to `train`."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=peak_lr, betas=(0.9, 0.98), weight_decay=0.01)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: warmup_cosine(step, warmup, steps))
+    batches = torch.Generator().manual_seed(seed)
+    pad_id = model.config.pad_id
+
+    def get_batch(step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        rows = torch.randint(0, len(train_src), (batch_size,), generator=batches)
+        return train_src[rows], train_tgt[rows]
+
+    def loss_fn(model: Transformer, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        src, tgt = batch
+        logits = model(src, tgt[:, :-1])  # (B, 11, V): teacher forcing
+        return label_smoothed_cross_entropy(logits, tgt[:, 1:], smoothing=0.1, ignore_index=pad_id)
+
+    return train(
+        model, optimizer, get_batch, loss_fn, steps=steps, scheduler=schedule, progress=progress,
+        eval_fn=eval_fn, eval_every=eval_every,
+    )  # fmt: skip
+
+
+def exact_match(output_ids: torch.Tensor, pairs: Sequence[tuple[str, str, str]], tgt_tok: CharTokenizer) -> float:
+    """The fraction of decoded rows (B, T) that spell their pair's ISO date exactly."""
+    if len(output_ids) != len(pairs):
+        raise ValueError(f"{len(output_ids)} decoded rows for {len(pairs)} pairs")
+    return sum(tgt_tok.decode(row) == iso for row, (_, iso, _) in zip(output_ids, pairs)) / len(pairs)

@@ -68,13 +68,37 @@ def greedy_decode(model, src: torch.Tensor, max_len: int) -> torch.Tensor:
     Each step feeds everything generated so far and takes the most likely next token. A row that has
     produced eos is padded from then on; decoding stops when every row has.
     """
+    return _decode(model, src, max_len, do_sample=False)
+
+
+@torch.no_grad()
+def sample_decode(
+    model,
+    src: torch.Tensor,
+    max_len: int,
+    *,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Like `greedy_decode`, but each next token is drawn from the model's distribution, reshaped by
+    temperature, then top-k, then top-p. src (B, T_src) -> ids (B, <= 1 + max_len)."""
+    check_sampling_args(temperature, top_k, top_p)
+    sampling = dict(do_sample=True, temperature=temperature, top_k=top_k, top_p=top_p, generator=generator)
+    return _decode(model, src, max_len, **sampling)
+
+
+def _decode(model, src: torch.Tensor, max_len: int, **sampling) -> torch.Tensor:
+    if not isinstance(max_len, int) or isinstance(max_len, bool) or max_len < 0:
+        raise ValueError(f"max_len must be an int >= 0 (the most tokens to generate), got {max_len!r}")
     cfg = model.config
     memory = model.encode(src)  # (B, T_src, D)
     ys = torch.full((src.shape[0], 1), cfg.bos_id, dtype=torch.long, device=src.device)  # (B, 1)
     done = torch.zeros(src.shape[0], dtype=torch.bool, device=src.device)
     for _ in range(max_len):
         logits = model.decode(ys, memory, src)[:, -1]  # (B, V)
-        next_id = logits.argmax(dim=-1)  # (B,)
+        next_id = sample_next_token(logits, **sampling)[:, 0]  # (B,)
         next_id = next_id.masked_fill(done, cfg.pad_id)
         ys = torch.cat([ys, next_id[:, None]], dim=1)  # (B, t + 1)
         done |= next_id == cfg.eos_id

@@ -80,9 +80,11 @@ class GPT(nn.Module):
             self.lm_head.weight = self.wte.weight
 
     def set_fast_path(self, enabled: bool = True) -> "GPT":
-        """Use PyTorch's fused attention kernel in every block (same numbers; no attention weights kept)."""
-        for block in self.blocks:
-            block.attn.use_fast_path = enabled
+        """Use fused kernels: one matmul for q, k and v, PyTorch's attention kernel and F.layer_norm in
+        every block. Same numbers up to float rounding; no attention weights are kept (chapter 15)."""
+        for module in self.modules():
+            if isinstance(module, (MultiHeadAttention, LayerNorm)):
+                module.use_fast_path = enabled
         return self
 
     @staticmethod
@@ -94,6 +96,10 @@ class GPT(nn.Module):
 
     def forward(self, idx: torch.Tensor, *, kv_caches: list[KVCache] | None = None) -> torch.Tensor:
         """idx (B, T) -> logits (B, T, V). With kv_caches (one per block), idx holds only the new tokens."""
+        return self.lm_head(self.hidden_states(idx, kv_caches=kv_caches))  # (B, T, V)
+
+    def hidden_states(self, idx: torch.Tensor, *, kv_caches: list[KVCache] | None = None) -> torch.Tensor:
+        """idx (B, T) -> the final LayerNorm's output (B, T, D), what the head reads (and chapter 13 reuses)."""
         check_token_ids(idx, self.config.vocab_size)
         if idx.dim() != 2:
             raise ValueError(f"token ids must have shape (B, T), got {tuple(idx.shape)}")
@@ -110,7 +116,7 @@ class GPT(nn.Module):
         mask = causal_mask(past + T, device=idx.device)[past:]  # (T, past + T): new tokens see the past
         for i, block in enumerate(self.blocks):
             x = block(x, mask, rotary=self.rotary, kv_cache=None if kv_caches is None else kv_caches[i])
-        return self.lm_head(self.ln_f(x))  # (B, T, V)
+        return self.ln_f(x)  # (B, T, D)
 
     @torch.no_grad()
     def generate(

@@ -7,6 +7,7 @@ H = n_heads, d_k = D // H.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .attention import fast_attention, scaled_dot_product_attention
@@ -49,7 +50,7 @@ class MultiHeadAttention(nn.Module):
         self.k_proj = nn.Linear(d_model, d_model, bias=bias)
         self.v_proj = nn.Linear(d_model, d_model, bias=bias)
         self.out_proj = nn.Linear(d_model, d_model, bias=bias)
-        self.use_fast_path = False  # True: PyTorch's fused kernel, and attn_weights stays None
+        self.use_fast_path = False  # True: one matmul for self-attention's q, k, v and PyTorch's fused kernel; attn_weights stays None
         self.attn_weights: torch.Tensor | None = None  # (B, H, T_q, T_k) after a forward
 
     def extra_repr(self) -> str:
@@ -64,6 +65,14 @@ class MultiHeadAttention(nn.Module):
         """(B, H, T, d_k) -> (B, T, D)"""
         B, _, T, _ = x.shape
         return x.transpose(1, 2).reshape(B, T, self.d_model)
+
+    def _fused_qkv(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Self-attention's three projections as one matmul: (B, T, D) -> q, k, v, each (B, H, T, d_k)."""
+        projections = (self.q_proj, self.k_proj, self.v_proj)
+        weight = torch.cat([p.weight for p in projections])  # (3D, D)
+        bias = None if self.q_proj.bias is None else torch.cat([p.bias for p in projections])  # (3D,)
+        qkv = F.linear(x, weight, bias)  # (B, T, 3D)
+        return tuple(self.split_heads(t) for t in qkv.split(self.d_model, dim=-1))
 
     def forward(
         self,
@@ -83,9 +92,12 @@ class MultiHeadAttention(nn.Module):
         for name, x in (("query", query), ("key", key), ("value", value)):
             if x.dim() != 3 or x.shape[-1] != self.d_model:
                 raise ValueError(f"{name} must have shape (B, T, d_model={self.d_model}), got {tuple(x.shape)}")
-        q = self.split_heads(self.q_proj(query))  # (B, H, T_q, d_k)
-        k = self.split_heads(self.k_proj(key))  # (B, H, T_k, d_k)
-        v = self.split_heads(self.v_proj(value))  # (B, H, T_k, d_k)
+        if self.use_fast_path and query is key and key is value:
+            q, k, v = self._fused_qkv(query)
+        else:
+            q = self.split_heads(self.q_proj(query))  # (B, H, T_q, d_k)
+            k = self.split_heads(self.k_proj(key))  # (B, H, T_k, d_k)
+            v = self.split_heads(self.v_proj(value))  # (B, H, T_k, d_k)
         past = 0 if kv_cache is None else len(kv_cache)
         if rotary is not None:
             q, k = rotary(q, start=past), rotary(k, start=past)

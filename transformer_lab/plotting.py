@@ -99,10 +99,18 @@ def plot_lr_schedule(lrs: Sequence[float], ax=None, title: str = "learning-rate 
     return ax
 
 
-def plot_loss_curves(curves: dict[str, Sequence[float]], ax=None, smooth: int = 1, log: bool = True, title: str = "loss"):
-    """Several loss curves by name, e.g. {"train": [...], "validation": [...]}; `smooth` averages a moving window."""
+def plot_loss_curves(curves: dict, ax=None, smooth: int = 1, log: bool = True, title: str = "loss"):
+    """Several loss curves by name, e.g. {"train": losses, "validation": (eval_steps, eval_values)}.
+
+    A curve is a list of values, one per step, or a (steps, values) pair for values recorded every
+    few steps (drawn with markers). `smooth` averages per-step curves over a moving window.
+    """
     ax = _axes(ax, figsize=(5, 3))
     for name, values in curves.items():
+        if isinstance(values, tuple):
+            steps, v = values
+            ax.plot(steps, v, marker="o", markersize=3, label=name)
+            continue
         v = np.asarray(values, dtype=float)
         if smooth > 1 and len(v) >= smooth:
             v = np.convolve(v, np.ones(smooth) / smooth, mode="valid")

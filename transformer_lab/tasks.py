@@ -1,12 +1,17 @@
-"""Small sequence tasks generated in code (chapters 7 and 8).
+"""Tasks and text that need no download: sorting and reversal (chapters 7 and 8), multi-digit
+addition and a character-level corpus (chapter 11).
 
 Token conventions match the rest of the package: pad = 0, bos = 1, eos = 2, and the task's symbols
-are the ids 3, 4, ..., 3 + n_symbols - 1. Every function takes a torch.Generator, so a data set is
-fixed by its seed and no global random state is touched.
+are the ids 3, 4, ..., 3 + n_symbols - 1. Random draws come from a torch.Generator or a seed passed
+in, so a data set is fixed by its seed and no global random state is touched.
 """
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
+
+from .tokenizer import CharTokenizer
+from .training import History, train, warmup_cosine
 
 PAD, BOS, EOS, FIRST_SYMBOL = 0, 1, 2, 3
 
@@ -53,3 +58,122 @@ def reverse_task(
         tgt[row, 1 : length + 1] = x[row, :length].flip(0)
         tgt[row, length + 1] = EOS
     return x, tgt
+
+
+# Chapter 11: addition as next-character prediction, "07+45=052" (or, answer reversed, "07+45=250").
+
+
+def addition_tokenizer() -> CharTokenizer:
+    """Characters of an addition problem: the ten digits, '+' and '='."""
+    return CharTokenizer("0123456789+=")
+
+
+def addition_split(*, n_digits: int, n_heldout: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Split every problem a + b with n_digits-digit operands into (training ids, held-out ids).
+
+    A problem's id is a * 10**n_digits + b, so there are 10**(2 * n_digits) of them. The split is by
+    problem: no held-out sum is ever seen in training.
+    """
+    if not 1 <= n_digits <= 4:
+        raise ValueError(f"n_digits must be in 1..4, got {n_digits}")
+    total = 10 ** (2 * n_digits)
+    if not 0 < n_heldout < total:
+        raise ValueError(f"n_heldout must be in 1..{total - 1} for {n_digits}-digit problems, got {n_heldout}")
+    order = torch.randperm(total, generator=torch.Generator().manual_seed(seed))
+    return order[n_heldout:], order[:n_heldout]
+
+
+def _digits(values: torch.Tensor, width: int) -> torch.Tensor:
+    """(N,) non-negative ints -> (N, width) decimal digits, most significant first, zero-padded."""
+    powers = 10 ** torch.arange(width - 1, -1, -1)  # (width,)
+    return values[:, None] // powers % 10
+
+
+def addition_tokens(
+    problem_ids: torch.Tensor, *, n_digits: int, tokenizer: CharTokenizer, reverse_answer: bool = False
+) -> torch.Tensor:
+    """Problem ids (N,) -> token ids (N, 3 * n_digits + 3) of "a+b=c": operands zero-padded to n_digits,
+    the sum to n_digits + 1 digits, written least significant digit first if reverse_answer."""
+    a, b = problem_ids // 10**n_digits, problem_ids % 10**n_digits  # (N,), (N,)
+    answer = _digits(a + b, n_digits + 1)  # (N, n_digits + 1)
+    if reverse_answer:
+        answer = answer.flip(1)
+    digit_ids = torch.tensor([tokenizer.stoi[str(d)] for d in range(10)])  # digit -> token id
+    plus = torch.full_like(a[:, None], tokenizer.stoi["+"])
+    equals = torch.full_like(a[:, None], tokenizer.stoi["="])
+    parts = [digit_ids[_digits(a, n_digits)], plus, digit_ids[_digits(b, n_digits)], equals, digit_ids[answer]]
+    return torch.cat(parts, dim=1)  # (N, 3 * n_digits + 3)
+
+
+def addition_batch(tokens: torch.Tensor, *, n_digits: int, ignore_index: int = -100) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token rows (B, L) -> (inputs (B, L - 1), targets (B, L - 1)) for next-token training.
+
+    Only the answer is learned: the targets of the prompt "a+b" are ignore_index, so the model is
+    never asked to predict the random operands.
+    """
+    inputs, targets = tokens[:, :-1], tokens[:, 1:].clone()  # (B, L - 1) each
+    targets[:, : 2 * n_digits + 1] = ignore_index  # the first target kept is the answer's first digit
+    return inputs, targets
+
+
+
+@torch.no_grad()
+def addition_accuracy(model, tokens: torch.Tensor, *, n_digits: int) -> float:
+    """Exact match of greedy answers: give the model each prompt "a+b=" of tokens (N, L), let it write
+    n_digits + 1 characters, and count the rows whose whole answer is right."""
+    prompt_len = 2 * n_digits + 2
+    written = model.generate(tokens[:, :prompt_len], n_digits + 1)  # (N, L)
+    return (written[:, prompt_len:] == tokens[:, prompt_len:]).all(dim=1).float().mean().item()
+
+
+def train_addition(
+    model,
+    train_ids: torch.Tensor,
+    *,
+    n_digits: int,
+    tokenizer: CharTokenizer,
+    reverse_answer: bool = False,
+    steps: int,
+    batch_size: int = 128,
+    peak_lr: float = 6e-3,
+    warmup: int = 100,
+    seed: int = 0,
+    eval_fn=None,
+    eval_every: int = 100,
+    progress: bool = True,
+) -> History:
+    """Chapter 11's recipe: random training problems each step, loss on the answer only, AdamW with
+    warmup then cosine decay. Returns the `History` of `train`."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=peak_lr, betas=(0.9, 0.98), weight_decay=0.01)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: warmup_cosine(step, warmup, steps))
+    draws = torch.Generator().manual_seed(seed)
+
+    def get_batch(step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        ids = train_ids[torch.randint(0, len(train_ids), (batch_size,), generator=draws)]  # (B,)
+        tokens = addition_tokens(ids, n_digits=n_digits, tokenizer=tokenizer, reverse_answer=reverse_answer)
+        return addition_batch(tokens, n_digits=n_digits)
+
+    def loss_fn(model, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        inputs, targets = batch
+        logits = model(inputs)  # (B, L - 1, V)
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-100)
+
+    return train(
+        model, optimizer, get_batch, loss_fn, steps=steps, scheduler=schedule, progress=progress,
+        eval_fn=eval_fn, eval_every=eval_every,
+    )  # fmt: skip
+
+
+# Chapter 11: a character-level corpus that every Python installation ships.
+
+
+def python_reference_text() -> tuple[str, str]:
+    """(training text, validation text): the Python language reference topics that `help()` shows
+    (`pydoc_data.topics`, part of every CPython). Every tenth topic, in alphabetical order, is
+    held out for validation, so validation text is never seen in training."""
+    from pydoc_data.topics import topics
+
+    names = sorted(topics)
+    train = [topics[n] for i, n in enumerate(names) if i % 10 != 5]
+    valid = [topics[n] for i, n in enumerate(names) if i % 10 == 5]
+    return "\n".join(train), "\n".join(valid)

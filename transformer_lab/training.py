@@ -30,6 +30,24 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
+def weight_decay_groups(
+    model: nn.Module, weight_decay: float, *, no_decay_names: tuple[str, ...] = ("pos_embed", "cls_token")
+) -> list[dict]:
+    """Parameter groups for AdamW: weight decay on weight matrices only.
+
+    Biases and LayerNorm gains (every parameter with fewer than 2 dimensions), and parameters whose
+    name contains one of no_decay_names (positions, the class token), are not decayed: shrinking
+    them toward zero has no regularising meaning.
+    """
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        skip = p.dim() < 2 or any(part in name for part in no_decay_names)
+        (no_decay if skip else decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
 def label_smoothed_cross_entropy(
     logits: torch.Tensor, target: torch.Tensor, smoothing: float = 0.1, ignore_index: int | None = None
 ) -> torch.Tensor:
@@ -70,10 +88,12 @@ def warmup_cosine(step: int, warmup_steps: int, total_steps: int, min_ratio: flo
 
 @dataclass
 class History:
-    """What `train` records: the loss and learning rate at every step."""
+    """What `train` records: the loss and learning rate at every step, and each evaluation's step and value."""
 
     losses: list[float] = field(default_factory=list)
     lrs: list[float] = field(default_factory=list)
+    eval_steps: list[int] = field(default_factory=list)
+    eval_values: list[float] = field(default_factory=list)
 
 
 def train(
@@ -87,11 +107,19 @@ def train(
     grad_clip: float | None = 1.0,
     progress: bool = True,
     desc: str = "train",
+    eval_fn: Callable[[nn.Module], float] | None = None,
+    eval_every: int = 100,
 ) -> History:
     """Run `steps` optimiser steps. get_batch(step) gives a batch; loss_fn(model, batch) its loss.
 
     One step: forward, backward, clip the gradient norm, update, advance the schedule.
+    With eval_fn, every eval_every steps and after the last one, eval_fn(model) is recorded (for
+    example a validation loss or a held-out accuracy), computed in eval mode without gradients.
     """
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+        raise ValueError(f"steps must be an int >= 1, got {steps!r}")
+    if eval_fn is not None and (not isinstance(eval_every, int) or eval_every < 1):
+        raise ValueError(f"eval_every must be an int >= 1, got {eval_every!r}")
     model.train()
     history = History()
     bar = tqdm(range(steps), desc=desc, disable=not progress, mininterval=1.0, ncols=80)
@@ -108,6 +136,12 @@ def train(
         history.losses.append(loss.item())
         if step % 50 == 0 or step == steps - 1:
             bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
+        if eval_fn is not None and ((step + 1) % eval_every == 0 or step == steps - 1):
+            model.eval()
+            with torch.no_grad():
+                history.eval_steps.append(step + 1)
+                history.eval_values.append(float(eval_fn(model)))
+            model.train()
     model.eval()
     return history
 
