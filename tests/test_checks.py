@@ -1,6 +1,8 @@
 """The exercise checkers: they accept correct code however it is written, and name the mistakes they know."""
+import importlib
 import math
 import re
+from pathlib import Path
 
 import pytest
 import torch
@@ -328,7 +330,7 @@ CORRECT = {
     check_encoder_layer: [tl.EncoderLayer, EncoderLayerSublayers, EncoderLayerBranches],
     check_decoder_layer: [tl.DecoderLayer, DecoderLayerSublayers, DecoderLayerBranches],
     check_greedy_decode: [tl.greedy_decode, greedy_no_early_stop, greedy_per_row],
-    check_beam_search: [tl.beam_search, checks._beam, beam_rows_padded],
+    check_beam_search: [tl.beam_search, checks.generation._beam, beam_rows_padded],
     check_top_k_filter: [tl.top_k_filter, top_k_sorted, top_k_loop],
     check_top_p_filter: [tl.top_p_filter, top_p_shift_right, top_p_loop],
     check_kv_cache_step: [lambda model, idx, n: model.generate(idx, n), kv_generate_loop, kv_generate_token_by_token],
@@ -336,27 +338,33 @@ CORRECT = {
 }
 
 MISTAKES = {
-    check_scaled_dot_product_attention: checks.ATTENTION_MISTAKES,
-    check_causal_mask: checks.CAUSAL_MASK_MISTAKES,
-    check_padding_mask: checks.PADDING_MASK_MISTAKES,
-    check_multi_head_attention: checks.MULTI_HEAD_MISTAKES,
-    check_sinusoidal_encoding: checks.SINUSOIDAL_MISTAKES,
-    check_layer_norm: checks.LAYER_NORM_MISTAKES,
-    check_feed_forward: checks.FEED_FORWARD_MISTAKES,
-    check_encoder_layer: checks.ENCODER_LAYER_MISTAKES,
-    check_decoder_layer: checks.DECODER_LAYER_MISTAKES,
-    check_greedy_decode: checks.GREEDY_MISTAKES,
-    check_beam_search: checks.BEAM_MISTAKES,
-    check_top_k_filter: checks.TOP_K_MISTAKES,
-    check_top_p_filter: checks.TOP_P_MISTAKES,
-    check_kv_cache_step: checks.KV_CACHE_MISTAKES,
-    check_patch_embedding: checks.PATCH_EMBEDDING_MISTAKES,
+    check_scaled_dot_product_attention: checks.attention.ATTENTION_MISTAKES,
+    check_causal_mask: checks.attention.CAUSAL_MASK_MISTAKES,
+    check_padding_mask: checks.attention.PADDING_MASK_MISTAKES,
+    check_multi_head_attention: checks.multi_head.MULTI_HEAD_MISTAKES,
+    check_sinusoidal_encoding: checks.positional.SINUSOIDAL_MISTAKES,
+    check_layer_norm: checks.layers.LAYER_NORM_MISTAKES,
+    check_feed_forward: checks.layers.FEED_FORWARD_MISTAKES,
+    check_encoder_layer: checks.blocks.ENCODER_LAYER_MISTAKES,
+    check_decoder_layer: checks.blocks.DECODER_LAYER_MISTAKES,
+    check_greedy_decode: checks.generation.GREEDY_MISTAKES,
+    check_beam_search: checks.generation.BEAM_MISTAKES,
+    check_top_k_filter: checks.generation.TOP_K_MISTAKES,
+    check_top_p_filter: checks.generation.TOP_P_MISTAKES,
+    check_kv_cache_step: checks.kv_cache.KV_CACHE_MISTAKES,
+    check_patch_embedding: checks.vit.PATCH_EMBEDDING_MISTAKES,
 }
 
 
 def test_every_checker_is_tested():
+    """Each public checker has correct variants and known mistakes, here or in a tests/test_checks_<module>.py."""
+    correct, mistakes = dict(CORRECT), dict(MISTAKES)
+    for path in sorted(Path(__file__).parent.glob("test_checks_*.py")):
+        module = importlib.import_module(path.stem)
+        correct.update(module.CORRECT)
+        mistakes.update(module.MISTAKES)
     public = {getattr(checks, name) for name in checks.__all__}
-    assert public == set(CORRECT) == set(MISTAKES)
+    assert public == set(correct) == set(mistakes)
 
 
 @pytest.mark.parametrize(
@@ -536,6 +544,6 @@ def test_checkers_leave_the_random_state_and_thread_count_alone():
     check_multi_head_attention(tl.MultiHeadAttention)
     check_kv_cache_step(lambda model, idx, n: model.generate(idx, n))
     with pytest.raises(AssertionError):
-        check_layer_norm(checks._LayerNormUnbiased)
+        check_layer_norm(checks.layers._LayerNormUnbiased)
     assert torch.equal(state, torch.get_rng_state())
     assert torch.get_num_threads() == threads

@@ -26,6 +26,7 @@ from .generation import (  # chapter 10
 )
 from .gpt import GPT, GPTConfig  # chapter 11
 from .vit import PatchEmbedding, ViT, ViTConfig  # chapter 12
+from .flops import training_flops_per_token  # chapter 15
 from .training import (
     History,
     count_parameters,

@@ -80,8 +80,9 @@ class GPT(nn.Module):
             self.lm_head.weight = self.wte.weight
 
     def set_fast_path(self, enabled: bool = True) -> "GPT":
-        """Use fused kernels: one matmul for q, k and v, PyTorch's attention kernel and F.layer_norm in
-        every block. Same numbers up to float rounding; no attention weights are kept (chapter 15)."""
+        """Use fused kernels: one matmul for q, k and v, PyTorch's attention kernel (told is_causal=True
+        for the causal mask, so it skips the masked half) and F.layer_norm in every block. Same numbers
+        up to float rounding; no attention weights are kept (chapter 15)."""
         for module in self.modules():
             if isinstance(module, (MultiHeadAttention, LayerNorm)):
                 module.use_fast_path = enabled
@@ -162,7 +163,8 @@ class GPT(nn.Module):
         """Build a GPT with the weights of a Hugging Face `transformers.GPT2LMHeadModel`.
 
         GPT-2 stores its projections in `Conv1D` layers, y = x @ W + b with W of shape (in, out):
-        the transpose of nn.Linear's weight. Its attention projection c_attn holds q, k and v side by side.
+        the transpose of nn.Linear's weight (see linear_from_conv1d). Its attention projection c_attn
+        holds q, k and v side by side.
         """
         hf = model.config
         unsupported = {
@@ -185,31 +187,28 @@ class GPT(nn.Module):
             tie_weights=getattr(hf, "tie_word_embeddings", True),
         )  # fmt: skip
         ours = cls(cfg)
-        sd = {k.removeprefix("transformer."): v.detach() for k, v in model.state_dict().items()}
+        body = getattr(model, "transformer", model)  # GPT2LMHeadModel wraps a GPT2Model
         D = hf.n_embd
         with torch.no_grad():
-            ours.wte.weight.copy_(sd["wte.weight"])
-            ours.wpe.weight.copy_(sd["wpe.weight"])
-            for i, block in enumerate(ours.blocks):
-                p = f"h.{i}."
-                w_q, w_k, w_v = sd[p + "attn.c_attn.weight"].split(D, dim=1)  # (D, D) each, Conv1D layout
-                b_q, b_k, b_v = sd[p + "attn.c_attn.bias"].split(D)
-                for proj, w, b in ((block.attn.q_proj, w_q, b_q), (block.attn.k_proj, w_k, b_k), (block.attn.v_proj, w_v, b_v)):
-                    proj.weight.copy_(w.T)
+            ours.wte.weight.copy_(body.wte.weight)
+            ours.wpe.weight.copy_(body.wpe.weight)
+            for block, hf_block in zip(ours.blocks, body.h):
+                qkv = linear_from_conv1d(hf_block.attn.c_attn)  # weight (3D, D): the q, k and v rows stacked
+                projections = (block.attn.q_proj, block.attn.k_proj, block.attn.v_proj)
+                for proj, w, b in zip(projections, qkv.weight.split(D), qkv.bias.split(D)):
+                    proj.weight.copy_(w)  # (D, D)
                     proj.bias.copy_(b)
                 pairs = {
-                    block.attn.out_proj: "attn.c_proj", block.mlp.linear1: "mlp.c_fc", block.mlp.linear2: "mlp.c_proj",
+                    block.attn.out_proj: hf_block.attn.c_proj, block.mlp.linear1: hf_block.mlp.c_fc,
+                    block.mlp.linear2: hf_block.mlp.c_proj,
                 }  # fmt: skip
-                for linear, name in pairs.items():
-                    linear.weight.copy_(sd[p + name + ".weight"].T)
-                    linear.bias.copy_(sd[p + name + ".bias"])
-                for norm, name in ((block.ln_1, "ln_1"), (block.ln_2, "ln_2")):
-                    norm.weight.copy_(sd[p + name + ".weight"])
-                    norm.bias.copy_(sd[p + name + ".bias"])
-            ours.ln_f.weight.copy_(sd["ln_f.weight"])
-            ours.ln_f.bias.copy_(sd["ln_f.bias"])
+                for linear, conv in pairs.items():
+                    linear.load_state_dict(linear_from_conv1d(conv).state_dict())
+                for norm, hf_norm in ((block.ln_1, hf_block.ln_1), (block.ln_2, hf_block.ln_2)):
+                    norm.load_state_dict(hf_norm.state_dict())
+            ours.ln_f.load_state_dict(body.ln_f.state_dict())
             if not cfg.tie_weights:
-                ours.lm_head.weight.copy_(sd["lm_head.weight"])
+                ours.lm_head.weight.copy_(model.lm_head.weight)
         return ours
 
     def to_hf(self):
@@ -243,3 +242,19 @@ class GPT(nn.Module):
         if unexpected or any(not k.endswith("attn.bias") and not k.endswith("masked_bias") for k in missing):
             raise RuntimeError(f"weights did not map onto GPT2LMHeadModel: missing {missing}, unexpected {unexpected}")
         return model.eval()
+
+
+def linear_from_conv1d(conv1d: nn.Module) -> nn.Linear:
+    """An nn.Linear that computes what a Hugging Face GPT-2 `Conv1D` computes, with its own copy of the weights.
+
+    Conv1D keeps weight (in, out) and computes y = x @ weight + bias; nn.Linear keeps weight (out, in)
+    and computes y = x @ weight.T + bias. So the Linear's weight is the Conv1D's, transposed.
+    """
+    weight, bias = conv1d.weight, conv1d.bias  # (in, out), (out,)
+    d_in, d_out = weight.shape
+    linear = nn.utils.skip_init(nn.Linear, d_in, d_out, device=weight.device, dtype=weight.dtype)  # no random init
+    with torch.no_grad():
+        linear.weight.copy_(weight.T)  # (out, in)
+        linear.bias.copy_(bias)  # (out,)
+    return linear
+

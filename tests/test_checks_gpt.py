@@ -1,0 +1,132 @@
+"""The chapter-11 checkers (next-token loss, GPT block): they accept correct code and name known mistakes."""
+import re
+
+import pytest
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+
+import transformer_lab as tl
+from transformer_lab.checks import check_gpt_block, check_next_token_loss
+from transformer_lab.checks import gpt
+from transformer_lab.gpt import Block
+
+# ----------------------------------------------------------------------------------------------------
+# Correct implementations written differently from the package's
+# ----------------------------------------------------------------------------------------------------
+
+
+def loss_class_dim(logits, tokens):
+    """F.cross_entropy with the classes on dim 1: (B, V, T - 1) against (B, T - 1), no flattening."""
+    return F.cross_entropy(logits[:, :-1].transpose(1, 2), tokens[:, 1:])
+
+
+def loss_gather(logits, tokens):
+    """-log p of the next token, picked with gather, averaged by hand."""
+    log_p = logits[:, :-1].log_softmax(-1)  # (B, T - 1, V)
+    return -log_p.gather(-1, tokens[:, 1:, None]).mean()
+
+
+def loss_einops_logsumexp(logits, tokens):
+    """Flatten with einops, -log p = logsumexp(logits) - logit of the target."""
+    flat = rearrange(logits[:, :-1], "b t v -> (b t) v")
+    target = rearrange(tokens[:, 1:], "b t -> (b t)")
+    return (flat.logsumexp(-1) - flat[torch.arange(len(target)), target]).mean()
+
+
+class BlockLoop(Block):
+    """The two residual steps as one loop over (norm, sublayer) pairs."""
+
+    def forward(self, x, mask, rotary=None, kv_cache=None):
+        for norm, sublayer in ((self.ln_1, lambda h: self.attn(h, h, h, mask)), (self.ln_2, self.mlp)):
+            x = x + sublayer(norm(x))
+        return x
+
+
+class BlockFunctional(Block):
+    """F.layer_norm with the block's own parameters, attention through tl.scaled_dot_product_attention."""
+
+    def _norm(self, ln, x):
+        return F.layer_norm(x, (x.shape[-1],), ln.weight, ln.bias, ln.eps)
+
+    def forward(self, x, mask, rotary=None, kv_cache=None):
+        a = self.attn
+        h = self._norm(self.ln_1, x)
+        q, k, v = (rearrange(p(h), "b t (h d) -> b h t d", h=a.n_heads) for p in (a.q_proj, a.k_proj, a.v_proj))
+        out, _ = tl.scaled_dot_product_attention(q, k, v, mask)  # (B, H, T, d_k)
+        x = x + a.out_proj(rearrange(out, "b h t d -> b t (h d)"))
+        return x + self.mlp(self._norm(self.ln_2, x))
+
+
+CORRECT = {
+    check_next_token_loss: [gpt._next_token_loss, loss_class_dim, loss_gather, loss_einops_logsumexp],
+    check_gpt_block: [Block, BlockLoop, BlockFunctional],
+}
+
+MISTAKES = {
+    check_next_token_loss: gpt.NEXT_TOKEN_LOSS_MISTAKES,
+    check_gpt_block: gpt.GPT_BLOCK_MISTAKES,
+}
+
+
+@pytest.mark.parametrize(
+    "check, impl",
+    [(check, impl) for check, impls in CORRECT.items() for impl in impls],
+    ids=[f"{check.__name__}-{i}" for check, impls in CORRECT.items() for i in range(len(impls))],
+)
+def test_accepts_correct_implementations(check, impl, capsys):
+    check(impl)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("✓ ") and "correct on" in lines[0]
+
+
+@pytest.mark.parametrize(
+    "check, mistake",
+    [(check, m) for check, ms in MISTAKES.items() for m in ms],
+    ids=[f"{check.__name__}-{i}" for check, ms in MISTAKES.items() for i in range(len(ms))],
+)
+def test_names_each_known_mistake(check, mistake):
+    with pytest.raises(AssertionError, match=re.escape(mistake.hint)):
+        check(mistake.impl)
+
+
+def test_the_mistakes_differ_from_the_reference_on_the_first_case():
+    """Each known mistake is caught on the first input already, so its hint is the one the learner sees."""
+    for check, mistakes in MISTAKES.items():
+        for mistake in mistakes:
+            with pytest.raises(AssertionError, match=r"Case 1 of 3"):
+                check(mistake.impl)
+
+
+def test_a_stub_is_not_implemented_yet():
+    def loss_stub(logits, tokens):
+        raise NotImplementedError("write the loss")
+
+    class StubBlock(Block):
+        def forward(self, x, mask, rotary=None, kv_cache=None):
+            raise NotImplementedError
+
+    for check, stub in ((check_next_token_loss, loss_stub), (check_gpt_block, StubBlock)):
+        with pytest.raises(AssertionError, match="not implemented yet"):
+            check(stub)
+
+
+def test_the_reference_is_the_loss_the_chapter_trains_with():
+    """The checker's reference is tl.cross_entropy_loss on (tokens[:, :-1], tokens[:, 1:]) through a real GPT:
+    by causality, the logits of the whole sequence at positions < T - 1 are the logits of its prefix."""
+    tl.set_seed(0)
+    model = tl.GPT(tl.GPTConfig(vocab_size=13, block_size=9, n_layer=1, n_head=2, d_model=16)).eval()
+    tokens = torch.randint(0, 13, (3, 9), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        chapter = tl.cross_entropy_loss(model, (tokens[:, :-1], tokens[:, 1:]))
+        ours = gpt._next_token_loss(model(tokens), tokens)
+    torch.testing.assert_close(ours, chapter)
+
+
+def test_wrong_types_are_explained():
+    with pytest.raises(AssertionError, match=re.escape("`loss` is a float, not a torch.Tensor")):
+        check_next_token_loss(lambda logits, tokens: gpt._next_token_loss(logits, tokens).item())
+    with pytest.raises(AssertionError, match="a subclass of transformer_lab.gpt.Block"):
+        check_gpt_block(tl.EncoderLayer)
+    with pytest.raises(AssertionError, match="pass your function itself"):
+        check_next_token_loss(Block)

@@ -1,0 +1,31 @@
+"""Chapter 15 — What a training step costs: the FLOPs behind model FLOPs utilisation (MFU).
+
+A matrix product of (m, k) by (k, n) does m·k·n multiply-adds, 2·m·k·n floating-point operations
+(FLOPs). Counting them for one token of a GPT gives the standard estimate (Kaplan et al., 2020;
+PaLM, Chowdhery et al., 2022, appendix B):
+
+    FLOPs per trained token = 6 N + 12 L T D
+
+MFU is then tokens per second times this count, divided by the FLOP rate the hardware can reach.
+"""
+from __future__ import annotations
+
+from .gpt import GPT
+
+
+def training_flops_per_token(model: GPT) -> int:
+    """The FLOPs of training on one token (forward and backward pass): 6 N + 12 L T D.
+
+    N is the number of parameters other than the two embedding tables `wte` and `wpe` (Kaplan et al.'s
+    "non-embedding" parameters; a lookup does no arithmetic). Each of them does one multiply-add per
+    token in the forward pass (2 FLOPs) and two in the backward pass, one for the gradient of the
+    input and one for its own gradient (4 FLOPs): 6 N. Attention's two products have no parameters:
+    each token's query meets the T keys (q·k) and its weights meet the T values, T·D multiply-adds
+    each per layer, so 4 L T D forward and 12 L T D with the backward. L is n_layer, D is d_model and
+    T is the context block_size, counted in full although the causal mask makes half of the scores
+    unused. With tied weights the head is the token table `wte`, so, as in Kaplan et al., its
+    multiply (2 V D per token forward) is not counted: a few percent for this course's vocabularies.
+    """
+    cfg = model.config
+    n = sum(p.numel() for name, p in model.named_parameters() if not name.startswith(("wte.", "wpe.")))
+    return 6 * n + 12 * cfg.n_layer * cfg.block_size * cfg.d_model
