@@ -1,14 +1,17 @@
 """Model benchmarks, measured side by side in one run and printed as tables of ratios.
 
-    python benchmarks/bench_models.py            # writes book/_generated/benchmarks.md too
+    python benchmarks/bench_models.py                   # writes book/_generated/benchmarks.md too
+    python benchmarks/bench_models.py --only training   # one section, printed only (for iterating)
 
 1. KV cache vs no cache: tokens/s generating 200 new tokens, two GPT sizes.
 2. Teaching attention vs the fused fast path: forward and forward+backward, several shapes.
 3. Training throughput of transformer_lab.GPT (default, fast path, fast path + torch.compile) vs
-   Hugging Face GPT2LMHeadModel at the same configuration, both from random init, and model FLOPs
-   utilisation (MFU) against this machine's measured fp32 matmul rate:
+   Hugging Face GPT2LMHeadModel (eager, and + torch.compile) at the same configuration, both from
+   random init with the same optimizer, timed in interleaved rounds, and model FLOPs utilisation
+   (MFU) against this machine's measured fp32 matmul rate:
        MFU = tokens/s * (6 N + 12 L T D) / (matmul FLOP/s)
-   with N the non-embedding parameters, L layers, T context, D width (Kaplan et al. 2020; PaLM, app. B).
+   with N the non-embedding parameters, L layers, T context, D width (Kaplan et al. 2020; PaLM, app. B),
+   as tl.training_flops_per_token counts them.
 4. Time to quality: training seconds until two-digit addition (chapter 11) and the date translator
    (chapter 9) reach their accuracy targets on held-out data.
 Timings take the median of several repeats after a warm-up.
@@ -16,6 +19,7 @@ Timings take the median of several repeats after a warm-up.
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import platform
 import statistics
@@ -41,6 +45,21 @@ def timed(fn, repeats: int = 5, warmup: int = 1) -> float:
     return statistics.median(times)
 
 
+def timed_interleaved(runs: dict, repeats: int = 5, warmup: int = 1) -> dict:
+    """Median wall-clock seconds of each run, timed in rounds (A, B, C, A, B, C, ...) after `warmup` runs
+    of each: a change in the machine's load then falls on every row alike instead of on one."""
+    for fn in runs.values():
+        for _ in range(warmup):
+            fn()
+    times = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, fn in runs.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -50,8 +69,9 @@ def machine() -> str:
                 break
     except OSError:
         pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     return (f"{cpu}; {os.cpu_count()} cores; torch {torch.__version__}; "
-            f"{torch.get_num_threads()} threads")  # fmt: skip
+            f"{torch.get_num_threads()} threads; load average {load:.1f} at the start")  # fmt: skip
 
 
 def matmul_flops(n: int = 1024) -> float:
@@ -118,10 +138,10 @@ def bench_training(steps: int, compile_model: bool) -> str:
                                         embd_pdrop=0.0, attn_pdrop=0.0, bos_token_id=None, eos_token_id=None))  # fmt: skip
         x = torch.randint(0, V, (B, T))
         n_params = sum(p.numel() for n, p in ours.named_parameters() if not n.startswith(("wte", "wpe")))
-        flops_per_token = 6 * n_params + 12 * L * T * D
+        flops_per_token = tl.training_flops_per_token(ours)  # 6 * n_params + 12 * L * T * D
 
         def steps_of(model, logits_of):
-            opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+            opt = torch.optim.AdamW(model.parameters(), lr=1e-4)  # the same optimizer, the same settings, every row
 
             def step():
                 logits = logits_of(model, x)
@@ -132,34 +152,45 @@ def bench_training(steps: int, compile_model: bool) -> str:
 
             return lambda: [step() for _ in range(steps)]
 
+        hf_logits, our_logits = (lambda m, x: m(x).logits), (lambda m, x: m(x))
         hf_name = f"Hugging Face GPT2LMHeadModel ({hf.config._attn_implementation} attention)"
-        runs = {
-            hf_name: steps_of(hf.train(), lambda m, x: m(x).logits),
-            "transformer_lab.GPT, default (teaching path)": steps_of(ours.train(), lambda m, x: m(x)),
+        fast = copy.deepcopy(ours).set_fast_path(True)  # same weights, its own copy: rows are timed in turn
+        runs = {  # name -> (the steps to time, the Hugging Face row it is compared with)
+            hf_name: (steps_of(hf.train(), hf_logits), hf_name),
+            "transformer_lab.GPT, default (teaching path)": (steps_of(ours.train(), our_logits), hf_name),
+            "transformer_lab.GPT, set_fast_path(True)": (steps_of(fast.train(), our_logits), hf_name),
         }
-        times = {name: timed(fn, repeats=5) for name, fn in runs.items()}
-        ours.set_fast_path(True)
-        times["transformer_lab.GPT, set_fast_path(True)"] = timed(steps_of(ours, lambda m, x: m(x)), repeats=5)
         note = ""
         if compile_model:
-            compiled = torch.compile(ours)
-            start = time.perf_counter()
-            run = steps_of(compiled, lambda m, x: m(x))
-            run()
-            compile_s = time.perf_counter() - start
-            times["transformer_lab.GPT, set_fast_path(True) + torch.compile"] = timed(run, repeats=5)
-            note = f" Compiling took {compile_s:.0f} s once, not counted in the rate."
+            compile_s = {}
+            for name, model, logits_of in [
+                (f"{hf_name} + torch.compile", copy.deepcopy(hf), hf_logits),
+                ("transformer_lab.GPT, set_fast_path(True) + torch.compile", copy.deepcopy(fast), our_logits),
+            ]:
+                start = time.perf_counter()
+                run = steps_of(torch.compile(model.train()), logits_of)
+                run()
+                compile_s[name] = time.perf_counter() - start
+                runs[name] = (run, f"{hf_name} + torch.compile")
+            note = (f" Compiling took {compile_s[f'{hf_name} + torch.compile']:.0f} s (Hugging Face) and "
+                    f"{compile_s['transformer_lab.GPT, set_fast_path(True) + torch.compile']:.0f} s (ours) once, "
+                    f"not counted in the rate.")  # fmt: skip
+        times = timed_interleaved({name: fn for name, (fn, _) in runs.items()}, repeats=5)
         base = times[hf_name]
         rows = []
         for name, t in times.items():
             tok_s = steps * B * T / t
-            rows.append([name, f"{tok_s:,.0f}", f"**{base / t:.2f}×**", f"{tok_s * flops_per_token / flops_per_s:.1%}"])
+            rows.append([name, f"{tok_s:,.0f}", f"**{base / t:.2f}×**", f"{times[runs[name][1]] / t:.2f}×",
+                         f"{tok_s * flops_per_token / flops_per_s:.1%}"])  # fmt: skip
         hf_mfu = steps * B * T / base * flops_per_token / flops_per_s
         note += (f" Hugging Face's model already turns {hf_mfu:.0%} of the measured matmul rate into model FLOPs, so "
                  f"no implementation of the same float32 arithmetic can be more than {1 / hf_mfu:.2f}× faster here.")  # fmt: skip
         head = (f"**{label}**: {L} layers, {H} heads, D={D}, context T={T}, batch B={B}, vocabulary {V}; "
-                f"{n_params:,} non-embedding parameters; {steps} AdamW steps per timing, median of 5.{note}")  # fmt: skip
-        sections.append(head + "\n\n" + table(["model", "training tokens/s", "vs Hugging Face", "MFU"], rows))
+                f"{n_params:,} non-embedding parameters; every row trains with torch.optim.AdamW(lr=1e-4), "
+                f"PyTorch's default implementation; {steps} steps per timing, the rows timed in turn, median of "
+                f"5 rounds.{note}")  # fmt: skip
+        header = ["model", "training tokens/s", "vs Hugging Face eager", "vs Hugging Face, same mode", "MFU"]
+        sections.append(head + "\n\n" + table(header, rows))
     return "\n\n".join(sections)
 
 
@@ -229,23 +260,25 @@ def bench_time_to_quality() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer tokens and steps, no compile (a smoke test)")
+    parser.add_argument("--only", choices=["kv-cache", "attention", "training", "quality"],
+                        help="run one section and print it; the generated page is left as it is")  # fmt: skip
     args = parser.parse_args()
     torch.manual_seed(0)
     started = time.perf_counter()
-    sections = [
-        f"Machine: {machine()}",
-        "### KV cache vs no cache (200 new tokens)\n\n" + bench_kv_cache(20 if args.quick else 200),
-        "### Teaching attention vs the fused path (causal mask)\n\n" + bench_attention(),
-        "### Training throughput: transformer_lab.GPT vs Hugging Face GPT-2\n\n"
+    sections_of = {
+        "kv-cache": lambda: "### KV cache vs no cache (200 new tokens)\n\n" + bench_kv_cache(20 if args.quick else 200),
+        "attention": lambda: "### Teaching attention vs the fused path (causal mask)\n\n" + bench_attention(),
+        "training": lambda: "### Training throughput: transformer_lab.GPT vs Hugging Face GPT-2\n\n"
         + bench_training(1 if args.quick else 5, compile_model=not args.quick),
-    ]
-    if not args.quick:
-        sections.append("### Time to quality\n\n" + bench_time_to_quality())
+        "quality": lambda: "### Time to quality\n\n" + bench_time_to_quality(),
+    }
+    chosen = [args.only] if args.only else [name for name in sections_of if not (args.quick and name == "quality")]
+    sections = [f"Machine: {machine()}"] + [sections_of[name]() for name in chosen]
     sections.append(f"All of the above measured in one run of `python benchmarks/bench_models.py`, "
                     f"{time.perf_counter() - started:.0f} s.")
     report = "\n\n".join(sections) + "\n"
     print(report)
-    if not args.quick:
+    if not (args.quick or args.only):
         OUT.parent.mkdir(parents=True, exist_ok=True)
         OUT.write_text(report)
 

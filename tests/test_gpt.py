@@ -148,3 +148,24 @@ def test_fast_path_gives_the_same_logits():
     switched = [m.use_fast_path for m in model.modules() if isinstance(m, (tl.LayerNorm, tl.MultiHeadAttention))]
     assert len(switched) == 3 * model.config.n_layer + 1 and all(switched)  # ln_1, attn, ln_2 per block; ln_f
     assert not any(m.use_fast_path for m in model.set_fast_path(False).modules() if hasattr(m, "use_fast_path"))
+
+
+def test_fast_path_gives_the_same_gradients_and_cached_logits():
+    """The fast path hands the plain causal mask to the kernel as is_causal=True (a square mask, no past) and
+    keeps the explicit mask once a KV cache holds past tokens: both give the teaching path's numbers."""
+    model = perturb_(small()).train()
+    idx = torch.randint(0, 20, (2, 10))
+    grads = []
+    for fast in (False, True):
+        model.set_fast_path(fast).zero_grad()
+        tl.cross_entropy_loss(model, (idx[:, :-1], idx[:, 1:])).backward()
+        grads.append({n: p.grad.clone() for n, p in model.named_parameters()})
+    for name, g in grads[0].items():
+        assert_close_f32(grads[1][name], g, msg=name)
+    model.eval()
+    full = model.set_fast_path(False)(idx)
+    model.set_fast_path(True)
+    caches = [tl.KVCache() for _ in model.blocks]
+    prompt_logits = model(idx[:, :4], kv_caches=caches)
+    steps = [model(idx[:, t : t + 1], kv_caches=caches) for t in range(4, 10)]
+    assert_close_f32(torch.cat([prompt_logits, *steps], dim=1), full)

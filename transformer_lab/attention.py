@@ -85,7 +85,23 @@ def fast_attention(
 ) -> torch.Tensor:
     """The fast path: PyTorch's fused kernel, same numbers, no weights kept. Returns (..., T_q, d_v)."""
     _check_inputs(q, k, v, mask)
+    if mask is not None and _is_plain_causal(mask, q.shape[-2], k.shape[-2]):
+        # The kernel applies a causal mask itself (is_causal=True): it never reads the mask and skips
+        # the key blocks above the diagonal. Every row keeps its diagonal key, so no row is empty.
+        return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=True)
     out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
     if mask is not None:
-        out = out.masked_fill(~mask.any(dim=-1, keepdim=True), 0.0)  # rows with no allowed key -> 0
+        no_key = ~mask.any(dim=-1, keepdim=True)  # (..., T_q, 1), as small as the mask
+        # Tested on the small mask, so the full-size fill (and its backward) runs only when needed;
+        # under torch.compile the test would split the graph, and the compiler fuses the fill anyway.
+        if torch.compiler.is_compiling() or no_key.any():
+            out = out.masked_fill(no_key, 0.0)  # rows with no allowed key -> 0
     return out
+
+
+def _is_plain_causal(mask: torch.Tensor, T_q: int, T_k: int) -> bool:
+    """True when mask is exactly causal_mask(T) for T = T_q = T_k: a (T, T) comparison, cheap next to attention.
+    Always False under torch.compile, where a test on the mask's values would split the graph."""
+    if torch.compiler.is_compiling() or mask.dim() != 2 or not T_q == T_k == mask.shape[0] == mask.shape[1]:
+        return False
+    return torch.equal(mask, causal_mask(T_q, device=mask.device))
