@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | cksum 
 # Addresses and kernel temp paths in warnings change run to run; nbval compares outputs after these rules.
 NBVAL := --nbval --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout=1800
 
-.PHONY: install test test-package test-notebooks book lab bench clean
+.PHONY: install test test-package test-notebooks book exercises lab bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,8 +29,11 @@ test-notebooks: install
 book: install  ## the online book, from the notebooks' stored outputs, into _build/html
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
-lab: install  ## JupyterLab on the notebooks
-	$(BIN)/jupyter lab notebooks
+exercises: install  ## the learner's edition: exercises/ regenerated from the chapters in notebooks/ (never edit it by hand)
+	$(BIN)/python book/make_exercises.py
+
+lab: install  ## JupyterLab on the learner's edition (the chapters with their exercises to complete)
+	$(BIN)/jupyter lab exercises
 
 bench: install  ## the benchmark tables of the book's appendix: models, then notebook and book-build times
 	$(BIN)/python benchmarks/bench_models.py

@@ -1,10 +1,12 @@
 """Run every chapter notebook in a fresh kernel and print its wall time against the budget.
 
-    python benchmarks/notebook_times.py [--book]
+    python benchmarks/notebook_times.py [--book] [--save]
 
 Writes the table to book/_generated/notebook_times.md, which the appendix page includes. The
-notebooks are executed in memory: their stored outputs are not touched. With --book, the time of a
-strict book build (into a temporary folder) is added.
+notebooks are executed in memory: their stored outputs are not touched, unless --save writes the
+fresh run back (on a quiet machine, so that the timings the book shows are representative; every
+checked output is the same either way). With --book, the time of a strict book build (into a
+temporary folder) is added.
 """
 from __future__ import annotations
 
@@ -35,11 +37,14 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, torch {torch.__version__}"
 
 
-def run_notebook(path: Path) -> float:
+def run_notebook(path: Path, save: bool) -> float:
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
     NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
-    return time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    if save:
+        nbformat.write(nb, path)
+    return seconds
 
 
 def build_book() -> float:
@@ -54,10 +59,11 @@ def build_book() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--book", action="store_true", help="also time the strict book build")
+    parser.add_argument("--save", action="store_true", help="store each notebook's fresh outputs in it")
     args = parser.parse_args()
     rows, total = [], 0.0
     for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
-        seconds = run_notebook(path)
+        seconds = run_notebook(path, args.save)
         total += seconds
         rows.append(f"| `{path.name}` | {seconds:.1f} | {NOTEBOOK_BUDGET_S} | {'yes' if seconds <= NOTEBOOK_BUDGET_S else '**no**'} |")
         print(rows[-1], flush=True)

@@ -78,3 +78,44 @@ def test_notebooks_were_run_top_to_bottom():
         assert [c.execution_count for c in code] == list(range(1, len(code) + 1)), f"{path.name}: run it in a fresh kernel"
         assert not any(o.output_type == "error" for c in code for o in c.outputs), f"{path.name} stores an error"
         assert "torch.set_num_threads(2)" in code[0].source, f"{path.name}: first cell must be the set-up"
+
+
+def test_the_publishing_workflow_runs_the_readme_commands():
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "book.yml").read_text())
+    triggers = workflow[True]  # YAML 1.1 reads the key `on` as True
+    assert triggers["push"]["branches"] == ["main"]
+    build, publish = workflow["jobs"]["test-and-build"], workflow["jobs"]["publish"]
+    commands = [step.get("run", "") for step in build["steps"]]
+    assert "make test" in commands and "make book" in commands
+    readme = (ROOT / "README.md").read_text()
+    assert "make test" in readme and "make book" in readme
+    uploads = [step for step in build["steps"] if step.get("uses", "").startswith("actions/upload-pages-artifact")]
+    assert uploads and uploads[0]["with"]["path"] == "_build/html"
+    assert publish["needs"] == "test-and-build" and "refs/heads/main" in publish["if"]
+    assert any(step.get("uses", "").startswith("actions/deploy-pages") for step in publish["steps"])
+
+
+@pytest.mark.parametrize("name", [f for f in toc_files() if f.startswith("notebooks/")])
+def test_chapter_buttons_open_the_learners_edition(site, name):
+    """Binder, Colab and the .ipynb download open exercises/<chapter>; the solutions stay downloadable."""
+    page = site / f"{name}.html"
+    chapter = Path(name).name + ".ipynb"
+    soup = BeautifulSoup(page.read_text(), "html.parser")
+    links = [a["href"] for a in soup.find_all("a", href=True)]
+    for host in ("mybinder.org", "colab.research.google.com"):
+        launch = [href for href in links if host in href]
+        assert launch and all(f"exercises/{chapter}" in href for href in launch), f"{name}: {host} button {launch}"
+    downloads = [href for href in links if href.endswith(f"exercises/{chapter}") and not href.startswith("http")]
+    assert downloads, f"{name}: no download of the learner's edition"
+    assert (page.parent / downloads[0]).resolve().read_text() == (ROOT / "exercises" / chapter).read_text()
+    assert any(href.endswith(f"_sources/notebooks/{chapter}") for href in links), f"{name}: no download with solutions"
+
+
+@pytest.mark.parametrize("name", [f for f in toc_files() if f.startswith("notebooks/")])
+def test_chapter_exercises_have_collapsed_solutions(site, name):
+    soup = BeautifulSoup((site / f"{name}.html").read_text(), "html.parser")
+    exercises = soup.select("div.exercise")
+    solutions = soup.select("div.solution")
+    assert len(exercises) >= 3, f"{name}: {len(exercises)} exercises shown"
+    assert len(solutions) == len(exercises), f"{name}: {len(solutions)} solutions for {len(exercises)} exercises"
+    assert all("dropdown" in s.get("class", []) for s in solutions), f"{name}: a solution is not collapsed"
