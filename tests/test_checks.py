@@ -356,21 +356,27 @@ MISTAKES = {
 }
 
 
+def _every_module_s(name: str) -> dict:
+    """CORRECT or MISTAKES of this file and of every tests/test_checks_<module>.py, merged."""
+    merged = dict(globals()[name])
+    for path in sorted(Path(__file__).parent.glob("test_checks_*.py")):
+        merged.update(getattr(importlib.import_module(path.stem), name))
+    return merged
+
+
+ALL_CORRECT, ALL_MISTAKES = _every_module_s("CORRECT"), _every_module_s("MISTAKES")
+
+
 def test_every_checker_is_tested():
     """Each public checker has correct variants and known mistakes, here or in a tests/test_checks_<module>.py."""
-    correct, mistakes = dict(CORRECT), dict(MISTAKES)
-    for path in sorted(Path(__file__).parent.glob("test_checks_*.py")):
-        module = importlib.import_module(path.stem)
-        correct.update(module.CORRECT)
-        mistakes.update(module.MISTAKES)
     public = {getattr(checks, name) for name in checks.__all__}
-    assert public == set(correct) == set(mistakes)
+    assert public == set(ALL_CORRECT) == set(ALL_MISTAKES)
 
 
 @pytest.mark.parametrize(
     "check, impl",
-    [(check, impl) for check, impls in CORRECT.items() for impl in impls],
-    ids=[f"{check.__name__}-{i}" for check, impls in CORRECT.items() for i in range(len(impls))],
+    [(check, impl) for check, impls in ALL_CORRECT.items() for impl in impls],
+    ids=[f"{check.__name__}-{i}" for check, impls in ALL_CORRECT.items() for i in range(len(impls))],
 )
 def test_accepts_correct_implementations(check, impl, capsys):
     check(impl)
@@ -380,12 +386,39 @@ def test_accepts_correct_implementations(check, impl, capsys):
 
 @pytest.mark.parametrize(
     "check, mistake",
-    [(check, m) for check, ms in MISTAKES.items() for m in ms],
-    ids=[f"{check.__name__}-{i}" for check, ms in MISTAKES.items() for i in range(len(ms))],
+    [(check, m) for check, ms in ALL_MISTAKES.items() for m in ms],
+    ids=[f"{check.__name__}-{i}" for check, ms in ALL_MISTAKES.items() for i in range(len(ms))],
 )
 def test_names_each_known_mistake(check, mistake):
     with pytest.raises(AssertionError, match=re.escape(mistake.hint)):
         check(mistake.impl)
+
+
+@pytest.mark.parametrize(
+    "check", [checks.check_next_token_loss, checks.check_gpt_block, checks.check_label_smoothed_cross_entropy,
+              checks.check_warmup_cosine], ids=lambda c: c.__name__)  # fmt: skip
+def test_the_mistakes_differ_from_the_reference_on_the_first_case(check):
+    """For these checkers each known mistake is caught on the first input already, so its hint is the one the
+    learner sees."""
+    for mistake in ALL_MISTAKES[check]:
+        with pytest.raises(AssertionError, match=r"Case 1 of 3"):
+            check(mistake.impl)
+
+
+def _stub_like(impl):
+    """What a learner's untouched exercise cell gives: a function, or a subclass whose forward, that raise
+    NotImplementedError."""
+
+    def not_written(*args, **kwargs):
+        raise NotImplementedError("your code here")
+
+    return type(f"Stub{impl.__name__}", (impl,), {"forward": not_written}) if isinstance(impl, type) else not_written
+
+
+@pytest.mark.parametrize("check", list(ALL_CORRECT), ids=lambda c: c.__name__)
+def test_a_stub_is_not_implemented_yet(check):
+    with pytest.raises(AssertionError, match="not implemented yet"):
+        check(_stub_like(ALL_CORRECT[check][0]))
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -409,19 +442,6 @@ def test_an_assert_inside_the_candidate_is_reported_as_its_exception():
 
     with pytest.raises(AssertionError, match="raised AssertionError: too short"):
         check_causal_mask(asserting)
-
-
-def test_a_stub_is_not_implemented_yet():
-    def stub(q, k, v, mask=None):
-        raise NotImplementedError
-
-    class StubLayer(tl.EncoderLayer):
-        def forward(self, x, mask=None):
-            raise NotImplementedError("your code here")
-
-    for check, candidate in ((check_scaled_dot_product_attention, stub), (check_encoder_layer, StubLayer)):
-        with pytest.raises(AssertionError, match="not implemented yet"):
-            check(candidate)
 
 
 def test_wrong_shape():
@@ -547,3 +567,4 @@ def test_checkers_leave_the_random_state_and_thread_count_alone():
         check_layer_norm(checks.layers._LayerNormUnbiased)
     assert torch.equal(state, torch.get_rng_state())
     assert torch.get_num_threads() == threads
+

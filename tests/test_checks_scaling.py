@@ -38,40 +38,11 @@ CORRECT = {check_training_flops: [tl.training_flops_per_token, flops_from_count_
 MISTAKES = {check_training_flops: scaling.TRAINING_FLOPS_MISTAKES}
 
 
-@pytest.mark.parametrize(
-    "check, impl",
-    [(check, impl) for check, impls in CORRECT.items() for impl in impls],
-    ids=[f"{check.__name__}-{i}" for check, impls in CORRECT.items() for i in range(len(impls))],
-)
-def test_accepts_correct_implementations(check, impl, capsys):
-    check(impl)
-    lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("✓ ") and "correct on" in lines[0]
-
-
-@pytest.mark.parametrize(
-    "check, mistake",
-    [(check, m) for check, ms in MISTAKES.items() for m in ms],
-    ids=[f"{check.__name__}-{i}" for check, ms in MISTAKES.items() for i in range(len(ms))],
-)
-def test_names_each_known_mistake(check, mistake):
-    with pytest.raises(AssertionError, match=re.escape(mistake.hint)):
-        check(mistake.impl)
-
-
 def test_the_mistakes_differ_from_the_reference_on_the_first_case():
     for check, mistakes in MISTAKES.items():
         for mistake in mistakes:
             with pytest.raises(AssertionError, match=r"Case 1 of 3"):
                 check(mistake.impl)
-
-
-def test_a_stub_is_not_implemented_yet():
-    def stub(model):
-        raise NotImplementedError("count them")
-
-    with pytest.raises(AssertionError, match="not implemented yet"):
-        check_training_flops(stub)
 
 
 def test_wrong_types_are_explained():
@@ -109,3 +80,4 @@ def test_an_untied_head_is_counted_and_rotary_has_no_table():
     assert tl.training_flops_per_token(untied) - tl.training_flops_per_token(tied) == 6 * 30 * 16
     rope = tl.GPT(tl.GPTConfig(**cfg, position="rope"))
     assert tl.training_flops_per_token(rope) == tl.training_flops_per_token(tied)
+

@@ -1,7 +1,6 @@
 """The chapter-1 checkers (softmax, attention pooling): they accept correct code however it is written, and name
 the mistakes they know."""
 import math
-import re
 
 import pytest
 import torch
@@ -48,36 +47,7 @@ MISTAKES = {
 }
 
 
-@pytest.mark.parametrize(
-    "check, impl",
-    [(check, impl) for check, impls in CORRECT.items() for impl in impls],
-    ids=[f"{check.__name__}-{i}" for check, impls in CORRECT.items() for i in range(len(impls))],
-)
-def test_accepts_correct_implementations(check, impl, capsys):
-    check(impl)
-    lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("✓ ") and "correct on" in lines[0]
-
-
-@pytest.mark.parametrize(
-    "check, mistake",
-    [(check, m) for check, ms in MISTAKES.items() for m in ms],
-    ids=[f"{check.__name__}-{i}" for check, ms in MISTAKES.items() for i in range(len(ms))],
-)
-def test_names_each_known_mistake(check, mistake):
-    with pytest.raises(AssertionError, match=re.escape(mistake.hint)):
-        check(mistake.impl)
-
-
-@pytest.mark.parametrize("check", list(CORRECT), ids=lambda c: c.__name__)
-def test_a_stub_is_not_implemented_yet(check):
-    def stub(*args):
-        raise NotImplementedError("your code here")
-
-    with pytest.raises(AssertionError, match="not implemented yet"):
-        check(stub)
-
-
 def test_the_naive_softmax_is_caught_on_large_scores():
     with pytest.raises(AssertionError, match=r"Case 4 of 6: large scores, around 1000.*\n.*overflows"):
         check_softmax(lambda x: x.exp() / x.exp().sum(-1, keepdim=True))
+

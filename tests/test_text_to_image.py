@@ -4,7 +4,6 @@ import random
 import pytest
 import torch
 
-import transformer_lab as tl
 from conftest import perturb_
 from transformer_lab import text_to_image as t2i
 

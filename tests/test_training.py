@@ -1,5 +1,4 @@
 """Training helpers: the loss, the learning-rate schedules, the loop, seeding and checkpoints."""
-import math
 
 import pytest
 import torch
