@@ -7,11 +7,12 @@
 2. Teaching attention vs the fused fast path: forward and forward+backward, several shapes.
 3. Training throughput of transformer_lab.GPT (default, fast path, fast path + torch.compile) vs
    Hugging Face GPT2LMHeadModel (eager, and + torch.compile) at the same configuration, both from
-   random init with the same optimizer, timed in interleaved rounds, and model FLOPs utilisation
+   random init with the same optimizer (fused AdamW), timed in interleaved rounds, and model FLOPs utilisation
    (MFU) against this machine's measured fp32 matmul rate:
        MFU = tokens/s * (6 N + 12 L T D) / (matmul FLOP/s)
    with N the non-embedding parameters, L layers, T context, D width (Kaplan et al. 2020; PaLM, app. B),
-   as tl.training_flops_per_token counts them.
+   as tl.training_flops_per_token counts them. Then where a step's time goes, Hugging Face against our fast
+   path, from torch.profiler: the operators' own times grouped by kind.
 4. Time to quality: training seconds until two-digit addition (chapter 11) and the date translator
    (chapter 9) reach their accuracy targets on held-out data.
 Timings take the median of several repeats after a warm-up.
@@ -85,6 +86,42 @@ def table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+STEP_PARTS = {  # what an operator of a training step is, by its name (the optimizer is found by its caller)
+    "matrix products (mm, addmm)": ("aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm"),
+    "attention kernel (scaled_dot_product_attention)": ("scaled_dot_product", "flash_attention"),
+    "GELU and other element-wise arithmetic": ("gelu", "tanh", "pow", "aten::mul", "aten::add", "aten::sub",
+                                               "aten::div", "aten::neg"),
+    "LayerNorm": ("layer_norm",),
+}  # fmt: skip
+OPTIMIZER = "AdamW update (optimizer.step)"
+REST = "everything else: embedding, loss, copies, autograd and Python between operators"
+
+
+def step_breakdown(step, steps: int) -> dict[str, float]:
+    """Milliseconds per step of each part of STEP_PARTS (and OPTIMIZER, REST), from one profiled run of
+    `steps` calls of step(): each operator's self time, so nothing is counted twice; REST is the wall
+    time of the run minus every other part (it includes the profiler's own overhead)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    step()  # warm-up
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        start = time.perf_counter()
+        for _ in range(steps):
+            step()
+        wall = time.perf_counter() - start
+    ms = dict.fromkeys([*STEP_PARTS, OPTIMIZER], 0.0)
+    for event in prof.events():
+        parent, in_optimizer = event.cpu_parent, event.name.startswith("Optimizer.step")
+        while parent is not None and not in_optimizer:
+            in_optimizer, parent = parent.name.startswith("Optimizer.step"), parent.cpu_parent
+        part = OPTIMIZER if in_optimizer else next(
+            (name for name, keys in STEP_PARTS.items() if any(key in event.name for key in keys)), None)  # fmt: skip
+        if part is not None:
+            ms[part] += event.self_cpu_time_total / 1e3 / steps  # µs in all -> ms per step
+    ms[REST] = wall * 1e3 / steps - sum(ms.values())
+    return ms
+
+
 def bench_kv_cache(new_tokens: int) -> str:
     rows = []
     for name, cfg in [
@@ -94,8 +131,9 @@ def bench_kv_cache(new_tokens: int) -> str:
         tl.set_seed(0)
         model = tl.GPT(cfg).eval()
         prompt = torch.zeros(1, 8, dtype=torch.long)
-        with_cache = timed(lambda: model.generate(prompt, new_tokens, use_cache=True), repeats=3)
-        without = timed(lambda: model.generate(prompt, new_tokens, use_cache=False), repeats=3)
+        times = timed_interleaved({"with": lambda: model.generate(prompt, new_tokens, use_cache=True),
+                                   "without": lambda: model.generate(prompt, new_tokens, use_cache=False)}, repeats=5)
+        with_cache, without = times["with"], times["without"]
         same = torch.equal(model.generate(prompt, new_tokens), model.generate(prompt, new_tokens, use_cache=False))
         rows.append([name, f"{new_tokens / without:.0f}", f"{new_tokens / with_cache:.0f}",
                      f"**{without / with_cache:.1f}×**", "yes" if same else "NO"])  # fmt: skip
@@ -140,8 +178,9 @@ def bench_training(steps: int, compile_model: bool) -> str:
         n_params = sum(p.numel() for n, p in ours.named_parameters() if not n.startswith(("wte", "wpe")))
         flops_per_token = tl.training_flops_per_token(ours)  # 6 * n_params + 12 * L * T * D
 
-        def steps_of(model, logits_of):
-            opt = torch.optim.AdamW(model.parameters(), lr=1e-4)  # the same optimizer, the same settings, every row
+        def step_of(model, logits_of):
+            # the same optimizer in every row: fused AdamW, what Hugging Face's Trainer uses by default (torch >= 2.8)
+            opt = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=True)
 
             def step():
                 logits = logits_of(model, x)
@@ -150,6 +189,10 @@ def bench_training(steps: int, compile_model: bool) -> str:
                 loss.backward()
                 opt.step()
 
+            return step
+
+        def steps_of(model, logits_of):
+            step = step_of(model, logits_of)
             return lambda: [step() for _ in range(steps)]
 
         hf_logits, our_logits = (lambda m, x: m(x).logits), (lambda m, x: m(x))
@@ -186,11 +229,26 @@ def bench_training(steps: int, compile_model: bool) -> str:
         note += (f" Hugging Face's model already turns {hf_mfu:.0%} of the measured matmul rate into model FLOPs, so "
                  f"no implementation of the same float32 arithmetic can be more than {1 / hf_mfu:.2f}× faster here.")  # fmt: skip
         head = (f"**{label}**: {L} layers, {H} heads, D={D}, context T={T}, batch B={B}, vocabulary {V}; "
-                f"{n_params:,} non-embedding parameters; every row trains with torch.optim.AdamW(lr=1e-4), "
-                f"PyTorch's default implementation; {steps} steps per timing, the rows timed in turn, median of "
+                f"{n_params:,} non-embedding parameters; every row trains with torch.optim.AdamW(lr=1e-4, fused=True), "
+                f"the optimizer Hugging Face's Trainer picks by default; {steps} steps per timing, the rows timed in turn, median of "
                 f"5 rounds.{note}")  # fmt: skip
         header = ["model", "training tokens/s", "vs Hugging Face eager", "vs Hugging Face, same mode", "MFU"]
         sections.append(head + "\n\n" + table(header, rows))
+        parts = {"hf": step_breakdown(step_of(copy.deepcopy(hf).train(), hf_logits), steps),
+                 "ours": step_breakdown(step_of(copy.deepcopy(fast).train(), our_logits), steps)}  # fmt: skip
+        rows = [[name, f"{parts['hf'][name]:.1f}", f"{parts['ours'][name]:.1f}",
+                 f"{parts['hf'][name] - parts['ours'][name]:+.1f}"] for name in parts["hf"]]  # fmt: skip
+        totals = {who: sum(p.values()) for who, p in parts.items()}
+        rows.append(["**one training step**", f"**{totals['hf']:.1f}**", f"**{totals['ours']:.1f}**",
+                     f"**{totals['hf'] - totals['ours']:+.1f}**"])  # fmt: skip
+        shared = sum(parts["ours"][name] for name in list(STEP_PARTS)[:2])
+        sections.append(
+            f"Where a step's time goes, {label} (one run of {steps} steps under torch.profiler, ms per step): "
+            f"the matrix products and the attention kernel are the same calls on the same shapes in both models, "
+            f"and they take {shared / totals['ours']:.0%} of our step. Even if everything else cost nothing, our "
+            f"step could be at most {totals['hf'] / shared:.2f}× faster than Hugging Face's.\n\n"
+            + table(["part of the step", "Hugging Face (ms)", "ours, fast path (ms)", "difference"], rows)
+        )  # fmt: skip
     return "\n\n".join(sections)
 
 
