@@ -78,6 +78,18 @@ def test_train_lowers_the_loss_and_records_history():
     )
 
 
+def test_evaluate_is_the_mean_over_every_target_however_the_batches_are_cut():
+    model, _, get_batch = _setup()
+    inputs, targets = (torch.cat(parts) for parts in zip(*(get_batch(step) for step in range(3))))  # (24, T) each
+    whole = tl.evaluate(model, [(inputs, targets)], tl.cross_entropy_loss)
+    uneven = [(inputs[:16], targets[:16]), (inputs[16:], targets[16:])]  # 16 rows, then 8
+    assert tl.evaluate(model, uneven, tl.cross_entropy_loss) == pytest.approx(whole, rel=1e-6)
+    batch_means = [tl.cross_entropy_loss(model, b).item() for b in uneven]
+    assert abs(sum(batch_means) / 2 - whole) > 1e-4  # the plain mean of batch means would differ
+    with pytest.raises(ValueError, match="no batches"):
+        tl.evaluate(model, [], tl.cross_entropy_loss)
+
+
 def test_set_seed_repeats_a_run():
     runs = []
     for _ in range(2):

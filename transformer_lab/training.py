@@ -148,12 +148,24 @@ def train(
 
 @torch.no_grad()
 def evaluate(model: nn.Module, batches, loss_fn: Callable[[nn.Module, object], torch.Tensor]) -> float:
-    """Mean loss over an iterable of batches, in eval mode (no dropout) and without gradients."""
+    """Mean loss over every example of an iterable of batches, in eval mode (no dropout), without gradients.
+
+    loss_fn gives a batch's mean loss; each batch is weighted by its number of targets (the elements of
+    its last item, as in (inputs, targets)), so a smaller last batch counts for what it holds, and the
+    result is the mean over all targets, however the data was split into batches.
+    """
     was_training = model.training
     model.eval()
-    losses = [loss_fn(model, batch).item() for batch in batches]
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for batch in batches:
+            n = batch[-1].numel() if isinstance(batch, (tuple, list)) else len(batch)
+            total += loss_fn(model, batch).item() * n
+            count += n
     model.train(was_training)
-    return sum(losses) / len(losses)
+    if count == 0:
+        raise ValueError("evaluate got no batches: pass at least one (inputs, targets) batch")
+    return total / count
 
 
 def cross_entropy_loss(model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
