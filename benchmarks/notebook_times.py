@@ -23,6 +23,8 @@ import nbformat
 import torch
 from nbclient import NotebookClient
 
+from bench_models import matmul_flops  # the same probe as the model benchmarks (this folder)
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "book" / "_generated" / "notebook_times.md"
 NOTEBOOK_BUDGET_S, ALL_BUDGET_S, BOOK_BUDGET_S = 90, 8 * 60, 120
@@ -61,6 +63,7 @@ def main() -> None:
     parser.add_argument("--save", action="store_true", help="store each notebook's fresh outputs in it")
     args = parser.parse_args()
     rows, total = [], 0.0
+    rate_before = matmul_flops() / 1e9  # how fast this machine is right now: a busy shared machine is slower
     for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         seconds = run_notebook(path, args.save)
         total += seconds
@@ -70,7 +73,11 @@ def main() -> None:
     if args.book:
         seconds = build_book()
         rows.append(f"| `jupyter-book build` (strict) | {seconds:.1f} | {BOOK_BUDGET_S} | {'yes' if seconds <= BOOK_BUDGET_S else '**no**'} |")
-    table = "\n".join([f"Measured on: {machine()}.", "", "| what | seconds | budget | within budget |", "|---|---|---|---|", *rows, ""])
+    rate_after = matmul_flops() / 1e9
+    state = (f"Its float32 matmul rate (1024 × 1024 products) was {rate_before:.0f} GFLOP/s before the "
+             f"notebooks and {rate_after:.0f} GFLOP/s after: compare it with the same line in the model benchmarks "
+             f"to see whether the machine was as fast as usual.")  # fmt: skip
+    table = "\n".join([f"Measured on: {machine()}. {state}", "", "| what | seconds | budget | within budget |", "|---|---|---|---|", *rows, ""])
     print(table)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(table)
