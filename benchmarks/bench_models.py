@@ -234,8 +234,11 @@ def bench_training(steps: int, compile_model: bool) -> str:
                 f"5 rounds.{note}")  # fmt: skip
         header = ["model", "training tokens/s", "vs Hugging Face eager", "vs Hugging Face, same mode", "MFU"]
         sections.append(head + "\n\n" + table(header, rows))
-        parts = {"hf": step_breakdown(step_of(copy.deepcopy(hf).train(), hf_logits), steps),
-                 "ours": step_breakdown(step_of(copy.deepcopy(fast).train(), our_logits), steps)}  # fmt: skip
+        profiled = {"hf": step_of(copy.deepcopy(hf).train(), hf_logits),
+                    "ours": step_of(copy.deepcopy(fast).train(), our_logits)}  # fmt: skip
+        rounds = [{who: step_breakdown(step, steps) for who, step in profiled.items()} for _ in range(3)]  # in turn
+        parts = {who: {name: statistics.median(r[who][name] for r in rounds) for name in rounds[0][who]}
+                 for who in profiled}  # fmt: skip
         rows = [[name, f"{parts['hf'][name]:.1f}", f"{parts['ours'][name]:.1f}",
                  f"{parts['hf'][name] - parts['ours'][name]:+.1f}"] for name in parts["hf"]]  # fmt: skip
         totals = {who: sum(p.values()) for who, p in parts.items()}
@@ -243,7 +246,8 @@ def bench_training(steps: int, compile_model: bool) -> str:
                      f"**{totals['hf'] - totals['ours']:+.1f}**"])  # fmt: skip
         shared = sum(parts["ours"][name] for name in list(STEP_PARTS)[:2])
         sections.append(
-            f"Where a step's time goes, {label} (one run of {steps} steps under torch.profiler, ms per step): "
+            f"Where a step's time goes, {label} (three runs of {steps} steps of each model under torch.profiler, "
+            f"taken in turn; the median of each row, in ms per step, and their sum): "
             f"the matrix products and the attention kernel are the same calls on the same shapes in both models, "
             f"and they take {shared / totals['ours']:.0%} of our step. Even if everything else cost nothing, our "
             f"step could be at most {totals['hf'] / shared:.2f}× faster than Hugging Face's.\n\n"
