@@ -239,7 +239,7 @@ class GPT(nn.Module):
         sd["transformer.ln_f.weight"], sd["transformer.ln_f.bias"] = self.ln_f.weight, self.ln_f.bias
         sd["lm_head.weight"] = self.lm_head.weight
         missing, unexpected = model.load_state_dict({k: v.detach().contiguous() for k, v in sd.items()}, strict=False)
-        if unexpected or any(not k.endswith("attn.bias") and not k.endswith("masked_bias") for k in missing):
+        if missing or unexpected:
             raise RuntimeError(f"weights did not map onto GPT2LMHeadModel: missing {missing}, unexpected {unexpected}")
         return model.eval()
 
