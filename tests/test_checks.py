@@ -406,8 +406,8 @@ def test_the_mistakes_differ_from_the_reference_on_the_first_case(check):
 
 
 def _stub_like(impl):
-    """What a learner's untouched exercise cell gives: a function, or a subclass whose forward, that raise
-    NotImplementedError."""
+    """What a learner's untouched exercise cell gives: a function that raises NotImplementedError, or, for a
+    class checker, a subclass whose forward raises it."""
 
     def not_written(*args, **kwargs):
         raise NotImplementedError("your code here")
@@ -567,4 +567,3 @@ def test_checkers_leave_the_random_state_and_thread_count_alone():
         check_layer_norm(checks.layers._LayerNormUnbiased)
     assert torch.equal(state, torch.get_rng_state())
     assert torch.get_num_threads() == threads
-

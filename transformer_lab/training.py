@@ -157,11 +157,10 @@ def evaluate(model: nn.Module, batches, loss_fn: Callable[[nn.Module, object], t
     was_training = model.training
     model.eval()
     total, count = 0.0, 0
-    with torch.no_grad():
-        for batch in batches:
-            n = batch[-1].numel() if isinstance(batch, (tuple, list)) else len(batch)
-            total += loss_fn(model, batch).item() * n
-            count += n
+    for batch in batches:
+        n = batch[-1].numel() if isinstance(batch, (tuple, list)) else len(batch)
+        total += loss_fn(model, batch).item() * n
+        count += n
     model.train(was_training)
     if count == 0:
         raise ValueError("evaluate got no batches: pass at least one (inputs, targets) batch")
