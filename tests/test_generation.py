@@ -172,3 +172,24 @@ def test_sample_decode_rejects_bad_arguments():
         tl.sample_decode(model, torch.tensor([[5]]), max_len=3, temperature=0.0)
     with pytest.raises(ValueError, match="max_len"):
         tl.greedy_decode(model, torch.tensor([[5]]), max_len=-1)
+
+
+@pytest.mark.parametrize(
+    "beam_size, length_penalty, max_len", [(1, 0.0, 8), (3, 0.0, 8), (4, 0.7, 8), (12, 0.0, 8), (3, 1.0, 2)]
+)
+def test_batched_beam_search_returns_what_a_search_one_sentence_at_a_time_returns(beam_size, length_penalty, max_len):
+    from transformer_lab.checks.generation import _beam, _small_transformer  # the checker's reference search
+
+    model, eos_id = _small_transformer(), 2
+    with torch.no_grad():
+        model.generator.bias[eos_id] -= 1.0  # eos less likely: hypotheses end at different steps, or never
+    g = torch.Generator().manual_seed(0)
+    src = torch.randint(3, 11, (40, 6), generator=g)  # (40, 6)
+    lengths = torch.randint(1, 7, (40,), generator=g)
+    src = src.masked_fill(torch.arange(6) >= lengths[:, None], 0)  # padded sources of lengths 1..6
+    batched = tl.beam_search(model, src, beam_size, max_len, length_penalty)
+    one_at_a_time = _beam(model, src, beam_size, max_len, length_penalty)
+    assert torch.equal(batched, one_at_a_time)
+    eos = batched == eos_id
+    ended_at = torch.where(eos.any(dim=1), eos.float().argmax(dim=1), -1)  # -1: nothing finished in max_len
+    assert beam_size == 1 or len(set(ended_at.tolist())) > 1  # the batch mixes rows that end at different steps

@@ -110,6 +110,17 @@ def test_kv_cache_step_by_step_equals_full_causal_attention():
     assert_close_f32(torch.cat(steps, dim=1), full)
 
 
+def test_kv_cache_holds_what_was_appended_and_grows_its_buffer_by_doubling():
+    cache = tl.KVCache()
+    k_all, v_all = torch.randn(2, H, 40, D // H), torch.randn(2, H, 40, D // H)
+    buffers = set()
+    for start, end in [(0, 3), *((t, t + 1) for t in range(3, 37)), (37, 40)]:  # a prompt, then tokens
+        k, v = cache.append(k_all[:, :, start:end], v_all[:, :, start:end])
+        assert len(cache) == end and k.shape == (2, H, end, D // H)
+        assert torch.equal(k, k_all[:, :, :end]) and torch.equal(v, v_all[:, :, :end])
+        buffers.add(cache.k.data_ptr())
+    assert len(buffers) == 5  # capacities 3, 6, 12, 24, 48: an append mostly writes into room already there
+
 def test_fully_masked_query_gives_the_output_bias_not_nan():
     mha = perturb_(tl.MultiHeadAttention(D, H)).eval()
     x = torch.randn(1, 4, D)

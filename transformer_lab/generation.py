@@ -116,37 +116,50 @@ def beam_search(
     A finished hypothesis (one that produced eos) is scored by log P / len^length_penalty;
     length_penalty = 0 compares plain log-probabilities. Returns ids (B, <= 1 + max_len) like
     `greedy_decode`; with beam_size=1 it gives exactly greedy's output.
+
+    Every sentence of the batch is searched at once: sentence b owns beam slots b*K .. b*K + K - 1,
+    and a slot whose hypothesis ended (or that was never filled) holds the score -inf, so it offers
+    no continuation. Chapter 10's exercise writes the same search for one sentence at a time.
     """
     if not isinstance(beam_size, int) or beam_size < 1:
         raise ValueError(f"beam_size must be an int >= 1, got {beam_size!r}")
     cfg = model.config
-    results = []
-    for b in range(src.shape[0]):
-        one_src = src[b : b + 1]  # (1, T_src)
-        memory = model.encode(one_src)  # (1, T_src, D)
-        beams = torch.full((1, 1), cfg.bos_id, dtype=torch.long, device=src.device)  # (K, t)
-        scores = torch.zeros(1, device=src.device)  # (K,) summed log-probabilities
-        finished: list[tuple[float, torch.Tensor]] = []
-        for _ in range(max_len):
-            K = beams.shape[0]
-            logits = model.decode(beams, memory.expand(K, -1, -1), one_src.expand(K, -1))[:, -1]  # (K, V)
-            total = scores[:, None] + torch.log_softmax(logits, dim=-1)  # (K, V)
-            top_scores, flat = total.flatten().topk(min(beam_size, total.numel()))  # best continuations
-            rows, tokens = flat // total.shape[1], flat % total.shape[1]
-            candidates = torch.cat([beams[rows], tokens[:, None]], dim=1)  # (K', t + 1)
-            is_eos = tokens == cfg.eos_id
-            for seq, score in zip(candidates[is_eos], top_scores[is_eos]):
-                length = seq.shape[0] - 1  # generated tokens, eos included
-                finished.append((score.item() / length**length_penalty, seq))
-            beams, scores = candidates[~is_eos], top_scores[~is_eos]
-            best_finished = max((s for s, _ in finished), default=float("-inf"))
-            # Scores only fall as a hypothesis grows, so with length_penalty = 0 no open beam can win now.
-            if beams.shape[0] == 0 or (length_penalty == 0 and scores.max().item() <= best_finished):
-                break
-        if not finished:  # nothing reached eos within max_len: return the best open beam
-            finished = [(scores[0].item(), beams[0])]
-        results.append(max(finished, key=lambda pair: pair[0])[1])
-    out = torch.full((len(results), max(len(r) for r in results)), cfg.pad_id, dtype=torch.long, device=src.device)
-    for b, seq in enumerate(results):
-        out[b, : len(seq)] = seq
-    return out
+    B, K, device = src.shape[0], beam_size, src.device
+    src_k = src.repeat_interleave(K, dim=0)  # (B*K, T_src): each sentence once per slot
+    memory = model.encode(src).repeat_interleave(K, dim=0)  # (B*K, T_src, D)
+    beams = torch.full((B * K, 1), cfg.bos_id, dtype=torch.long, device=device)  # (B*K, t)
+    scores = torch.full((B, K), float("-inf"), device=device)  # summed log-probabilities per slot
+    scores[:, 0] = 0.0  # one live hypothesis to start from: <bos>
+    best_score = torch.full((B,), float("-inf"), device=device)  # the best finished hypothesis so far
+    best_seq = torch.full((B, 1 + max_len), cfg.pad_id, dtype=torch.long, device=device)
+    best_len = torch.ones(B, dtype=torch.long, device=device)
+    every = torch.arange(B, device=device)
+    for t in range(1, max_len + 1):  # t: tokens generated, eos included
+        log_p = torch.log_softmax(model.decode(beams, memory, src_k)[:, -1], dim=-1)  # (B*K, V)
+        V = log_p.shape[-1]
+        total = scores[:, :, None] + log_p.view(B, K, V)  # (B, K, V)
+        top_scores, flat = total.view(B, K * V).topk(K, dim=-1)  # (B, K) the best continuations, best first
+        rows, tokens = flat // V + every[:, None] * K, flat % V  # (B, K): the slot each extends, its token
+        candidates = torch.cat([beams[rows.flatten()], tokens.flatten()[:, None]], dim=1)  # (B*K, t + 1)
+        is_eos = tokens == cfg.eos_id
+        ended = is_eos & top_scores.isfinite()  # (B, K) hypotheses finished at this step
+        finished = torch.where(ended, top_scores / t**length_penalty, float("-inf"))  # (B, K)
+        step_best, slot = finished.max(dim=-1)  # (B,): of equal scores the first, the one a sorted list keeps
+        better = step_best > best_score
+        best_score = torch.where(better, step_best, best_score)
+        best_seq[better, : t + 1] = candidates.view(B, K, t + 1)[every, slot][better]
+        best_len[better] = t + 1
+        beams, scores = candidates, top_scores.masked_fill(is_eos, float("-inf"))  # ended slots go quiet
+        open_best = scores.max(dim=-1).values  # (B,) -inf when no hypothesis is open
+        # A sentence is done when no hypothesis is open or, with length_penalty = 0, none can still win:
+        # scores only fall as a hypothesis grows. (Searching on changes nothing; stopping saves time.)
+        done = open_best.isneginf() | ((length_penalty == 0) & (open_best <= best_score))
+        if done.all():
+            break
+    # A sentence with nothing finished within max_len keeps its best open hypothesis.
+    open_only = best_score.isneginf()
+    if open_only.any():
+        top_open = beams.view(B, K, -1)[every, scores.argmax(dim=-1)]  # (B, 1 + t)
+        best_seq[open_only, : top_open.shape[1]] = top_open[open_only]
+        best_len[open_only] = top_open.shape[1]
+    return best_seq[:, : int(best_len.max())]

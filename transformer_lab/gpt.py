@@ -114,7 +114,8 @@ class GPT(nn.Module):
         if self.wpe is not None:
             x = self.wpe(x, start=past)
         x = self.drop(x)
-        mask = causal_mask(past + T, device=idx.device)[past:]  # (T, past + T): new tokens see the past
+        # (T, past + T): new tokens see the past. A single new token may see every position: no mask.
+        mask = None if T == 1 else causal_mask(past + T, device=idx.device)[past:]
         for i, block in enumerate(self.blocks):
             x = block(x, mask, rotary=self.rotary, kv_cache=None if kv_caches is None else kv_caches[i])
         return self.ln_f(x)  # (B, T, D)

@@ -17,21 +17,46 @@ class KVCache:
     """Keys and values of the tokens seen so far, for one attention layer (chapter 10).
 
     During generation the keys and values of earlier tokens never change, so each step only
-    projects the new token and appends it here instead of recomputing the whole prefix.
+    projects the new token and appends it here instead of recomputing the whole prefix. They live
+    in buffers with room to spare that double when full, as a Python list grows: an append writes
+    only the new positions, where concatenating would copy the whole cache at every step.
     """
 
     def __init__(self) -> None:
-        self.k: torch.Tensor | None = None  # (B, H, T_past, d_k)
-        self.v: torch.Tensor | None = None
+        self._k: torch.Tensor | None = None  # (B, H, capacity, d_k): the first len(self) positions are filled
+        self._v: torch.Tensor | None = None
+        self._length = 0
 
     def __len__(self) -> int:
-        return 0 if self.k is None else self.k.shape[-2]
+        return self._length
+
+    @property
+    def k(self) -> torch.Tensor | None:
+        """The cached keys, (B, H, T_past, d_k): a view of the buffer, nothing copied."""
+        return None if self._k is None else self._k[:, :, : self._length]
+
+    @property
+    def v(self) -> torch.Tensor | None:
+        """The cached values, (B, H, T_past, d_k)."""
+        return None if self._v is None else self._v[:, :, : self._length]
 
     def append(self, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Add the new (B, H, T_new, d_k) keys/values; return all of them, (B, H, T_past + T_new, d_k)."""
-        self.k = k if self.k is None else torch.cat([self.k, k], dim=-2)
-        self.v = v if self.v is None else torch.cat([self.v, v], dim=-2)
+        end = self._length + k.shape[-2]
+        if self._k is None or end > self._k.shape[-2]:
+            capacity = max(end, 2 * self._length)
+            self._k, self._v = self._grown(self._k, k, capacity), self._grown(self._v, v, capacity)
+        self._k[:, :, self._length : end] = k
+        self._v[:, :, self._length : end] = v
+        self._length = end
         return self.k, self.v
+
+    def _grown(self, old: torch.Tensor | None, new: torch.Tensor, capacity: int) -> torch.Tensor:
+        """A buffer (B, H, capacity, d_k) like `new`, holding the filled part of `old`."""
+        buffer = new.new_empty(*new.shape[:-2], capacity, new.shape[-1])
+        if old is not None:
+            buffer[:, :, : self._length] = old[:, :, : self._length]
+        return buffer
 
 
 class MultiHeadAttention(nn.Module):
