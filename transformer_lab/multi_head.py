@@ -19,7 +19,9 @@ class KVCache:
     During generation the keys and values of earlier tokens never change, so each step only
     projects the new token and appends it here instead of recomputing the whole prefix. They live
     in buffers with room to spare that double when full, as a Python list grows: an append writes
-    only the new positions, where concatenating would copy the whole cache at every step.
+    only the new positions, where concatenating would copy the whole cache at every step. It is
+    for generation, without gradients: an append writes into the buffer that earlier steps read,
+    so a backward pass through those steps would fail.
     """
 
     def __init__(self) -> None:
