@@ -329,15 +329,16 @@ def bench_addition_seeds(seeds=range(5), steps: int = 600) -> str:
     tok = tasks.addition_tokenizer()
     train_ids, heldout_ids = tasks.addition_split(n_digits=3, n_heldout=2000, seed=0)
     config = tl.GPTConfig(vocab_size=tok.vocab_size, block_size=11, n_layer=2, n_head=4, d_model=64)
+    heldout = {reverse: tasks.addition_tokens(heldout_ids, n_digits=3, tokenizer=tok, reverse_answer=reverse)
+               for reverse in (False, True)}  # fmt: skip
     results = {False: [], True: []}  # reverse_answer -> held-out exact match per seed
     for seed in seeds:
         for reverse in (False, True):
-            heldout = tasks.addition_tokens(heldout_ids, n_digits=3, tokenizer=tok, reverse_answer=reverse)
             tl.set_seed(seed)
             model = tl.GPT(config).set_fast_path(True)
             tasks.train_addition(model, train_ids, n_digits=3, tokenizer=tok, reverse_answer=reverse, steps=steps,
                                  seed=seed, progress=False)  # fmt: skip
-            results[reverse].append(tasks.addition_accuracy(model, heldout, n_digits=3))
+            results[reverse].append(tasks.addition_accuracy(model, heldout[reverse], n_digits=3))
     rows = [[f"seed {seed}", f"{as_written:.2%}", f"{reversed_:.2%}"]
             for seed, as_written, reversed_ in zip(seeds, results[False], results[True])]  # fmt: skip
     rows.append(["**mean**", *(f"**{statistics.mean(results[r]):.2%}**" for r in (False, True))])
