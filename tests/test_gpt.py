@@ -123,6 +123,32 @@ def test_kv_cache_equals_no_cache_under_seeded_sampling(position):
     assert not torch.equal(other_seed, cached)  # the seed matters: this is really sampling
 
 
+def test_generate_returns_ordinary_tensors_to_train_on_and_modify():
+    """generate runs under torch.inference_mode; what it returns must not be an inference tensor."""
+    model = perturb_(small())
+    prompt = torch.randint(0, 20, (2, 3))
+    for use_cache in (True, False):
+        out = model.generate(prompt, 4, use_cache=use_cache)
+        assert not out.is_inference()
+        model.train().zero_grad()
+        tl.cross_entropy_loss(model, (out[:, :-1], out[:, 1:])).backward()  # embedding saves the ids for backward
+        assert model.wte.weight.grad.abs().sum() > 0
+        out[:, 0] = 0  # an in-place change outside inference mode
+    assert model.generate(prompt, 0) is not prompt and torch.equal(model.generate(prompt, 0), prompt)
+
+
+@pytest.mark.parametrize("position", ["learned", "rope"])
+def test_fast_path_generates_the_teaching_paths_tokens_with_and_without_cache(position):
+    model = perturb_(small(position=position))
+    prompt = torch.randint(0, 20, (2, 3))
+    kw = dict(do_sample=True, temperature=0.9, top_k=12)
+    teaching = model.generate(prompt, 15, generator=torch.Generator().manual_seed(3), **kw)  # slides past block_size
+    model.set_fast_path(True)
+    for use_cache in (True, False):
+        fast = model.generate(prompt, 15, use_cache=use_cache, generator=torch.Generator().manual_seed(3), **kw)
+        assert torch.equal(fast, teaching)
+
+
 @pytest.mark.parametrize("position", ["learned", "rope"])
 def test_greedy_with_and_without_cache_past_the_context(position):
     model = perturb_(small(position=position))

@@ -110,6 +110,31 @@ def test_kv_cache_step_by_step_equals_full_causal_attention():
     assert_close_f32(torch.cat(steps, dim=1), full)
 
 
+@pytest.mark.parametrize("bias", [True, False])
+def test_fast_path_with_a_cache_stacks_the_projections_once_per_cache(bias):
+    slow = perturb_(tl.MultiHeadAttention(D, H, bias=bias)).eval()
+    fast = copy.deepcopy(slow)
+    fast.use_fast_path = True
+    x = torch.randn(2, 5, D)
+    full = slow(x, x, x, tl.causal_mask(5))
+    fast(x, x, x)  # without a cache the stack is not kept anywhere
+    cache = tl.KVCache()
+    prompt = x[:, :2]
+    steps = [fast(prompt, prompt, prompt, tl.causal_mask(2), kv_cache=cache)]  # a prompt, then one token at a time
+    weight, stacked_bias = cache.stacked_qkv
+    assert weight.shape == (3 * D, D) and (stacked_bias is None) == (not bias)
+    for t in range(2, 5):
+        new = x[:, t : t + 1]
+        steps.append(fast(new, new, new, kv_cache=cache))
+        assert cache.stacked_qkv[0] is weight  # made at the first step, reused by the next ones
+    assert_close_f32(torch.cat(steps, dim=1), full)
+    with torch.no_grad():
+        fast.q_proj.weight.mul_(2)  # new weights: a new cache (a new generation) stacks them again
+    fresh = tl.KVCache()
+    assert_close_f32(fast(x, x, x, tl.causal_mask(5), kv_cache=fresh), fast(x, x, x, tl.causal_mask(5)))
+    assert not torch.equal(fresh.stacked_qkv[0], weight)
+
+
 def test_kv_cache_holds_what_was_appended_and_grows_its_buffer_by_doubling():
     cache = tl.KVCache()
     k_all, v_all = torch.randn(2, H, 40, D // H), torch.randn(2, H, 40, D // H)

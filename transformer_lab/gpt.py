@@ -120,7 +120,6 @@ class GPT(nn.Module):
             x = block(x, mask, rotary=self.rotary, kv_cache=None if kv_caches is None else kv_caches[i])
         return self.ln_f(x)  # (B, T, D)
 
-    @torch.no_grad()
     def generate(
         self,
         idx: torch.Tensor,
@@ -138,26 +137,32 @@ class GPT(nn.Module):
         Without the cache every step re-reads the last block_size tokens. With it, the prompt is
         read once and each step feeds only the newest token; when the context is full the cache
         is rebuilt from the last block_size tokens, which is exactly what the uncached path reads.
+
+        It runs under torch.inference_mode(), a stricter torch.no_grad() that also skips autograd's
+        bookkeeping on every tensor made (version counters, views), which is a visible share of a step
+        made of a few hundred small operators. Tensors made there can never enter autograd, so the
+        ids are returned as an ordinary copy, ready to train on.
         """
         check_sampling_args(temperature, top_k, top_p)
         check_token_ids(idx, self.config.vocab_size)
         block_size = self.config.block_size
         caches = None
-        for _ in range(max_new_tokens):
-            context = idx[:, -block_size:]  # (B, <= block_size)
-            if not use_cache:
-                logits = self(context)
-            elif caches is None or len(caches[0]) + 1 > block_size:
-                caches = [KVCache() for _ in self.blocks]
-                logits = self(context, kv_caches=caches)
-            else:
-                logits = self(idx[:, -1:], kv_caches=caches)  # (B, 1, V)
-            next_id = sample_next_token(
-                logits[:, -1], do_sample=do_sample, temperature=temperature, top_k=top_k, top_p=top_p,
-                generator=generator,
-            )  # fmt: skip
-            idx = torch.cat([idx, next_id], dim=1)  # (B, T + 1)
-        return idx
+        with torch.inference_mode():
+            for _ in range(max_new_tokens):
+                context = idx[:, -block_size:]  # (B, <= block_size)
+                if not use_cache:
+                    logits = self(context)
+                elif caches is None or len(caches[0]) + 1 > block_size:
+                    caches = [KVCache() for _ in self.blocks]
+                    logits = self(context, kv_caches=caches)
+                else:
+                    logits = self(idx[:, -1:], kv_caches=caches)  # (B, 1, V)
+                next_id = sample_next_token(
+                    logits[:, -1], do_sample=do_sample, temperature=temperature, top_k=top_k, top_p=top_p,
+                    generator=generator,
+                )  # fmt: skip
+                idx = torch.cat([idx, next_id], dim=1)  # (B, T + 1)
+        return idx.clone()  # an ordinary tensor: the clone of an inference tensor, made outside inference mode
 
     @classmethod
     def from_hf(cls, model) -> "GPT":

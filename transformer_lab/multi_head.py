@@ -22,12 +22,17 @@ class KVCache:
     only the new positions, where concatenating would copy the whole cache at every step. It is
     for generation, without gradients: an append writes into the buffer that earlier steps read,
     so a backward pass through those steps would fail.
+
+    A cache is only right while the weights that made it stay fixed, so it also keeps the one other
+    thing the layer can compute once per generation: on the fast path, its q, k and v weights stacked
+    into one matrix (see MultiHeadAttention._fused_qkv).
     """
 
     def __init__(self) -> None:
         self._k: torch.Tensor | None = None  # (B, H, capacity, d_k): the first len(self) positions are filled
         self._v: torch.Tensor | None = None
         self._length = 0
+        self.stacked_qkv: tuple[torch.Tensor, torch.Tensor | None] | None = None  # weight (3D, D), bias (3D,)
 
     def __len__(self) -> int:
         return self._length
@@ -93,12 +98,24 @@ class MultiHeadAttention(nn.Module):
         B, _, T, _ = x.shape
         return x.transpose(1, 2).reshape(B, T, self.d_model)
 
-    def _fused_qkv(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Self-attention's three projections as one matmul: (B, T, D) -> q, k, v, each (B, H, T, d_k)."""
-        projections = (self.q_proj, self.k_proj, self.v_proj)
-        weight = torch.cat([p.weight for p in projections])  # (3D, D)
-        bias = None if self.q_proj.bias is None else torch.cat([p.bias for p in projections])  # (3D,)
-        qkv = F.linear(x, weight, bias)  # (B, T, 3D)
+    def _fused_qkv(
+        self, x: torch.Tensor, kv_cache: KVCache | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Self-attention's three projections as one matmul: (B, T, D) -> q, k, v, each (B, H, T, d_k).
+
+        Without a cache the weights are stacked at every call, so that in training the gradients flow
+        back to the three layers. With one (generation, a token per step) that would copy every weight to
+        save one small product, so the stack made at the first step is kept in the cache and reused.
+        """
+        stacked = None if kv_cache is None else kv_cache.stacked_qkv
+        if stacked is None:
+            projections = (self.q_proj, self.k_proj, self.v_proj)
+            weight = torch.cat([p.weight for p in projections])  # (3D, D)
+            bias = None if self.q_proj.bias is None else torch.cat([p.bias for p in projections])  # (3D,)
+            stacked = (weight, bias)
+            if kv_cache is not None:
+                kv_cache.stacked_qkv = stacked
+        qkv = F.linear(x, *stacked)  # (B, T, 3D)
         return tuple(self.split_heads(t) for t in qkv.split(self.d_model, dim=-1))
 
     def forward(
@@ -120,7 +137,7 @@ class MultiHeadAttention(nn.Module):
             if x.dim() != 3 or x.shape[-1] != self.d_model:
                 raise ValueError(f"{name} must have shape (B, T, d_model={self.d_model}), got {tuple(x.shape)}")
         if self.use_fast_path and query is key and key is value:
-            q, k, v = self._fused_qkv(query)
+            q, k, v = self._fused_qkv(query, kv_cache)
         else:
             q = self.split_heads(self.q_proj(query))  # (B, H, T_q, d_k)
             k = self.split_heads(self.k_proj(key))  # (B, H, T_k, d_k)
