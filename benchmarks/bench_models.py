@@ -47,9 +47,9 @@ def timed(fn, repeats: int = 5, warmup: int = 1) -> float:
     return statistics.median(times)
 
 
-def timed_interleaved(runs: dict, repeats: int = 5, warmup: int = 1) -> dict:
-    """Median wall-clock seconds of each run, timed in rounds (A, B, C, A, B, C, ...) after `warmup` runs
-    of each: a change in the machine's load then falls on every row alike instead of on one."""
+def timed_rounds(runs: dict, repeats: int, warmup: int = 1) -> dict[str, list[float]]:
+    """Wall-clock seconds of each run in every round, timed in rounds (A, B, C, A, B, C, ...) after
+    `warmup` runs of each."""
     for fn in runs.values():
         for _ in range(warmup):
             fn()
@@ -59,7 +59,25 @@ def timed_interleaved(runs: dict, repeats: int = 5, warmup: int = 1) -> dict:
             t0 = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - t0)
-    return {name: statistics.median(t) for name, t in times.items()}
+    return times
+
+
+def timed_interleaved(runs: dict, repeats: int = 5, warmup: int = 1) -> dict:
+    """Median wall-clock seconds of each run, timed in rounds: a change in the machine's load then falls on
+    every row alike instead of on one."""
+    return {name: statistics.median(t) for name, t in timed_rounds(runs, repeats, warmup).items()}
+
+
+def speedups(times: dict[str, list[float]], name: str, baseline: str) -> list[float]:
+    """The speed-up of `name` over `baseline` in each round, between neighbours: on a shared machine whose
+    speed drifts, this ratio varies much less than either time does."""
+    return [b / t for b, t in zip(times[baseline], times[name])]
+
+
+def median_and_quartiles(ratios: list[float]) -> str:
+    """'1.12× (1.05–1.20)': the median of the speed-ups over the rounds, then their quartiles."""
+    q1, median, q3 = statistics.quantiles(ratios, n=4, method="inclusive")
+    return f"{median:.2f}× ({q1:.2f}–{q3:.2f})"
 
 
 def machine() -> str:
@@ -177,6 +195,7 @@ def bench_attention() -> str:
     return table(header, rows)
 
 
+ROUNDS = 11  # timing rounds of the training rows; the machine's drift shows in the quartiles of the speed-ups
 TRAINING_CONFIGS = {  # (layers, heads, width D, context T, batch B, vocabulary V)
     "the chapter 11 language model": (2, 4, 128, 64, 32, 107),
     "a wider GPT": (4, 4, 256, 128, 8, 256),
@@ -239,20 +258,21 @@ def bench_training(steps: int, compile_model: bool) -> str:
             note = (f" Compiling took {compile_s[f'{hf_name} + torch.compile']:.0f} s (Hugging Face) and "
                     f"{compile_s['transformer_lab.GPT, set_fast_path(True) + torch.compile']:.0f} s (ours) once, "
                     f"not counted in the rate.")  # fmt: skip
-        times = timed_interleaved({name: fn for name, (fn, _) in runs.items()}, repeats=5)
-        base = times[hf_name]
+        times = timed_rounds({name: fn for name, (fn, _) in runs.items()}, repeats=ROUNDS)
         rows = []
         for name, t in times.items():
-            tok_s = steps * B * T / t
-            rows.append([name, f"{tok_s:,.0f}", f"**{base / t:.2f}×**", f"{times[runs[name][1]] / t:.2f}×",
+            tok_s = steps * B * T / statistics.median(t)
+            rows.append([name, f"{tok_s:,.0f}", f"**{median_and_quartiles(speedups(times, name, hf_name))}**",
+                         median_and_quartiles(speedups(times, name, runs[name][1])),
                          f"{tok_s * flops_per_token / flops_per_s:.1%}"])  # fmt: skip
-        hf_mfu = steps * B * T / base * flops_per_token / flops_per_s
+        hf_mfu = steps * B * T / statistics.median(times[hf_name]) * flops_per_token / flops_per_s
         note += (f" Hugging Face's model already turns {hf_mfu:.0%} of the measured matmul rate into model FLOPs, so "
                  f"no implementation of the same float32 arithmetic can be more than {1 / hf_mfu:.2f}× faster here.")  # fmt: skip
         head = (f"**{label}**: {L} layers, {H} heads, D={D}, context T={T}, batch B={B}, vocabulary {V}; "
                 f"{n_params:,} non-embedding parameters; every row trains with torch.optim.AdamW(lr=1e-4, fused=True), "
-                f"the optimizer Hugging Face's Trainer picks by default; {steps} steps per timing, the rows timed in turn, median of "
-                f"5 rounds.{note}")  # fmt: skip
+                f"the optimizer Hugging Face's Trainer picks by default; {steps} steps per timing, the rows timed in turn in "
+                f"{ROUNDS} rounds. Tokens/s is the median over the rounds; a speed-up is taken within each round, "
+                f"between neighbours, and given as the median and, in brackets, the quartiles of the {ROUNDS}.{note}")  # fmt: skip
         header = ["model", "training tokens/s", "vs Hugging Face eager", "vs Hugging Face, same mode", "MFU"]
         sections.append(head + "\n\n" + table(header, rows))
         profiled = {"hf": step_of(copy.deepcopy(hf).train(), hf_logits),

@@ -5,14 +5,30 @@ written out as `x = x + sublayer(...)` where they happen.
 """
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+
+def gelu_tanh(x: torch.Tensor) -> torch.Tensor:
+    """GPT-2's approximation of GELU: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), elementwise.
+
+    Eager mode runs PyTorch's kernel for it. Under torch.compile it is written with the identity
+    0.5 (1 + tanh u) = sigmoid(2u): the compiler then fuses it into one loop around exp, which on the
+    CPUs we measured costs less than half of their vector tanh (chapter 15). Same numbers up to rounding.
+    """
+    if torch.compiler.is_compiling():
+        u = math.sqrt(2 / math.pi) * (x + 0.044715 * x * x * x)
+        return x * torch.sigmoid(2 * u)
+    return F.gelu(x, approximate="tanh")
+
+
 ACTIVATIONS = {
     "relu": F.relu,
     "gelu": F.gelu,  # exact: x * Phi(x)
-    "gelu_tanh": lambda x: F.gelu(x, approximate="tanh"),  # GPT-2's approximation
+    "gelu_tanh": gelu_tanh,  # GPT-2's approximation
 }
 
 
