@@ -77,6 +77,37 @@ def test_fast_attention_gives_the_same_numbers(kind, T_q, T_k):
     assert_close_f32(tl.fast_attention(q, k, v, mask), out)
 
 
+def test_the_causal_hint_gives_the_same_numbers_and_gradients():
+    """is_causal=True lets the kernel apply causal_mask(T) itself; outputs and gradients are the teaching path's."""
+    q, k, v = (t.requires_grad_() for t in qkv(T_K, T_K))
+    mask = tl.causal_mask(T_K)
+    out, _ = tl.scaled_dot_product_attention(q, k, v, mask)
+    upstream = torch.randn_like(out)
+    expected = torch.autograd.grad(out, (q, k, v), upstream)
+    for hinted in (tl.fast_attention(q, k, v, mask, is_causal=True), tl.fast_attention(q, k, v, is_causal=True)):
+        assert_close_f32(hinted, out)
+        for got, want in zip(torch.autograd.grad(hinted, (q, k, v), upstream), expected):
+            assert_close_f32(got, want)
+
+
+def test_under_the_compiler_only_the_hint_reaches_the_kernel_as_is_causal(monkeypatch):
+    """torch.compile cannot compare the mask with causal_mask(T), so without the hint the kernel gets the
+    mask as a tensor to add; with it, is_causal=True and no mask. Run as if compiling, the kernel's calls recorded."""
+    calls, sdpa = [], F.scaled_dot_product_attention
+
+    def kernel(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False):
+        calls.append((attn_mask is None, is_causal))
+        return sdpa(q, k, v, attn_mask=attn_mask, dropout_p=dropout_p, is_causal=is_causal)
+
+    q, k, v = qkv(T_K, T_K)
+    mask = tl.causal_mask(T_K)
+    monkeypatch.setattr(tl.attention.F, "scaled_dot_product_attention", kernel)
+    monkeypatch.setattr(torch.compiler, "is_compiling", lambda: True)
+    plain, hinted = tl.fast_attention(q, k, v, mask), tl.fast_attention(q, k, v, mask, is_causal=True)
+    assert calls == [(False, False), (True, True)]
+    assert_close_f32(hinted, plain)
+
+
 def test_weights_are_the_scaled_softmax_written_out():
     q, k, v = qkv()
     out, weights = tl.scaled_dot_product_attention(q, k, v)

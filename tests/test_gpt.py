@@ -176,6 +176,27 @@ def test_fast_path_gives_the_same_logits():
     assert not any(m.use_fast_path for m in model.set_fast_path(False).modules() if hasattr(m, "use_fast_path"))
 
 
+def test_gpt_tells_the_fast_path_its_mask_is_causal_except_after_a_cached_past(monkeypatch):
+    """Without a past the mask is causal_mask(T), and the blocks say so (is_causal=True), which the kernel then
+    applies itself also under torch.compile; once a KV cache holds a past, the mask is not square and is passed."""
+    hints = []
+    fast_attention = tl.multi_head.fast_attention
+
+    def recorded(q, k, v, mask=None, dropout_p=0.0, *, is_causal=False):
+        hints.append(is_causal)
+        return fast_attention(q, k, v, mask, dropout_p, is_causal=is_causal)
+
+    monkeypatch.setattr(tl.multi_head, "fast_attention", recorded)
+    model = small().set_fast_path(True).eval()
+    idx = torch.randint(0, 20, (2, 10))
+    model(idx)
+    caches = [tl.KVCache() for _ in model.blocks]
+    model(idx[:, :6], kv_caches=caches)  # the prompt: no past yet
+    model(idx[:, 6:8], kv_caches=caches)  # two new tokens after a past of 6: a (2, 8) mask
+    L = model.config.n_layer
+    assert hints == [True] * L + [True] * L + [False] * L
+
+
 def test_fast_path_gives_the_same_gradients_and_cached_logits():
     """The fast path hands the plain causal mask to the kernel as is_causal=True (a square mask, no past) and
     keeps the explicit mask once a KV cache holds past tokens: both give the teaching path's numbers."""

@@ -82,10 +82,19 @@ def fast_attention(
     v: torch.Tensor,
     mask: torch.Tensor | None = None,
     dropout_p: float = 0.0,
+    *,
+    is_causal: bool = False,
 ) -> torch.Tensor:
-    """The fast path: PyTorch's fused kernel, same numbers, no weights kept. Returns (..., T_q, d_v)."""
+    """The fast path: PyTorch's fused kernel, same numbers, no weights kept. Returns (..., T_q, d_v).
+
+    is_causal=True says that `mask` is causal_mask(T) with T = T_q = T_k, as the caller built it (the
+    hint of torch.nn.TransformerEncoderLayer). Without it a square mask is compared with causal_mask(T)
+    to find out, which torch.compile cannot do: it never looks at a tensor's values while compiling.
+    """
     _check_inputs(q, k, v, mask)
-    if mask is not None and _is_plain_causal(mask, q.shape[-2], k.shape[-2]):
+    if is_causal:
+        _check_causal_hint(mask, q.shape[-2], k.shape[-2])
+    if is_causal or (mask is not None and _is_plain_causal(mask, q.shape[-2], k.shape[-2])):
         # The kernel applies a causal mask itself (is_causal=True): it never reads the mask and skips
         # the key blocks above the diagonal. Every row keeps its diagonal key, so no row is empty.
         return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=True)
@@ -105,3 +114,15 @@ def _is_plain_causal(mask: torch.Tensor, T_q: int, T_k: int) -> bool:
     if torch.compiler.is_compiling() or mask.dim() != 2 or not T_q == T_k == mask.shape[0] == mask.shape[1]:
         return False
     return torch.equal(mask, causal_mask(T_q, device=mask.device))
+
+
+def _check_causal_hint(mask: torch.Tensor | None, T_q: int, T_k: int) -> None:
+    """is_causal=True must describe the mask: square attention, and the mask (if any) causal_mask(T).
+    The values are compared in eager mode only; under torch.compile the caller's word is taken."""
+    if T_q != T_k:
+        raise ValueError(
+            f"is_causal=True needs as many queries as keys (causal_mask(T) is square), got T_q={T_q}, T_k={T_k}; "
+            f"with a KV cache pass the mask alone"
+        )
+    if mask is not None and not torch.compiler.is_compiling() and not _is_plain_causal(mask, T_q, T_k):
+        raise ValueError(f"is_causal=True, but the mask of shape {tuple(mask.shape)} is not causal_mask({T_q})")

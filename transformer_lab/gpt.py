@@ -52,9 +52,10 @@ class Block(nn.Module):
         self.mlp = FeedForward(cfg.d_model, cfg.d_ff or 4 * cfg.d_model, cfg.dropout, cfg.activation)
         self.dropout = nn.Dropout(cfg.dropout)
 
-    def forward(self, x, mask, rotary=None, kv_cache=None):
+    def forward(self, x, mask, rotary=None, kv_cache=None, is_causal=False):
         h = self.ln_1(x)
-        x = x + self.dropout(self.attn(h, h, h, mask, rotary=rotary, kv_cache=kv_cache))  # (B, T, D)
+        attended = self.attn(h, h, h, mask, rotary=rotary, kv_cache=kv_cache, is_causal=is_causal)  # (B, T, D)
+        x = x + self.dropout(attended)  # (B, T, D)
         x = x + self.dropout(self.mlp(self.ln_2(x)))  # (B, T, D)
         return x
 
@@ -81,7 +82,7 @@ class GPT(nn.Module):
 
     def set_fast_path(self, enabled: bool = True) -> "GPT":
         """Use fused kernels: one matmul for q, k and v, PyTorch's attention kernel (told is_causal=True
-        for the causal mask, so it skips the masked half) and F.layer_norm in every block. Same numbers
+        for the causal mask, so it skips the masked half, under torch.compile too) and F.layer_norm in every block. Same numbers
         up to float rounding; no attention weights are kept (chapter 15)."""
         for module in self.modules():
             if isinstance(module, (MultiHeadAttention, LayerNorm)):
@@ -116,8 +117,10 @@ class GPT(nn.Module):
         x = self.drop(x)
         # (T, past + T): new tokens see the past. A single new token may see every position: no mask.
         mask = None if T == 1 else causal_mask(past + T, device=idx.device)[past:]
+        is_causal = mask is not None and past == 0  # then mask is causal_mask(T): a hint for the fast path
         for i, block in enumerate(self.blocks):
-            x = block(x, mask, rotary=self.rotary, kv_cache=None if kv_caches is None else kv_caches[i])
+            cache = None if kv_caches is None else kv_caches[i]
+            x = block(x, mask, rotary=self.rotary, kv_cache=cache, is_causal=is_causal)
         return self.ln_f(x)  # (B, T, D)
 
     def generate(

@@ -127,11 +127,14 @@ class MultiHeadAttention(nn.Module):
         *,
         rotary: nn.Module | None = None,
         kv_cache: KVCache | None = None,
+        is_causal: bool = False,
     ) -> torch.Tensor:
         """query (B, T_q, D), key/value (B, T_k, D) -> (B, T_q, D).
 
         `rotary` (a RotaryEmbedding, chapter 5) rotates queries and keys by their positions;
-        `kv_cache` (chapter 10) holds the keys and values of earlier positions.
+        `kv_cache` (chapter 10) holds the keys and values of earlier positions. `is_causal=True` says
+        that `mask` is causal_mask(T): the teaching path reads the mask all the same, the fast path
+        lets the kernel apply it (see fast_attention), also under torch.compile.
         """
         for name, x in (("query", query), ("key", key), ("value", value)):
             if x.dim() != 3 or x.shape[-1] != self.d_model:
@@ -149,7 +152,7 @@ class MultiHeadAttention(nn.Module):
             k, v = kv_cache.append(k, v)  # (B, H, past + T_k, d_k)
         p = self.dropout if self.training else 0.0
         if self.use_fast_path:
-            out, self.attn_weights = fast_attention(q, k, v, mask, dropout_p=p), None
+            out, self.attn_weights = fast_attention(q, k, v, mask, dropout_p=p, is_causal=is_causal), None
         else:
             out, self.attn_weights = scaled_dot_product_attention(q, k, v, mask, dropout_p=p)
         return self.out_proj(self.merge_heads(out))  # (B, T_q, D)

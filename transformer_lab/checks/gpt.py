@@ -160,7 +160,8 @@ def _block_init(**change) -> dict:
 
 @_checker
 def check_gpt_block(cls: type[Block]) -> None:
-    """cls: a subclass of transformer_lab.gpt.Block whose forward(x, mask, rotary=None, kv_cache=None) you wrote."""
+    """cls: a subclass of transformer_lab.gpt.Block whose forward(x, mask, rotary=None, kv_cache=None, is_causal=False)
+    you wrote."""
     name = "Block"
     if not (isinstance(cls, type) and issubclass(cls, Block)):  # Block is not exported as tl.Block: say where it is
         raise _Explained(f"{name}: pass your class itself, a subclass of transformer_lab.gpt.Block, "
