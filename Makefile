@@ -5,10 +5,18 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | cksum | cut -d' ' -f1)
 # Addresses and kernel temp paths in warnings change run to run; nbval compares outputs after these rules.
 NBVAL := --nbval --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout=1800
-# PyTorch's and MKL's kernels pick their code by the CPU (AVX2 or AVX-512), and with it the order in which
-# floats are added; after a few hundred training steps that changes printed losses and accuracies. The tests
-# run on the AVX2 code, with 2 threads as on CI, so stored outputs match on any x86-64 machine with AVX2.
-PINNED := ATEN_CPU_CAPABILITY=avx2 MKL_CBWR=AVX2 ONEDNN_MAX_CPU_ISA=AVX2 OMP_NUM_THREADS=2
+# PyTorch's and MKL's kernels pick their code by the CPU, and with it the order in which floats are added;
+# after a few hundred training steps that changes printed losses and accuracies. The tests run PyTorch's AVX2
+# code and MKL's COMPATIBLE branch (the one MKL documents as giving the same results on Intel and AMD CPUs;
+# its MKL_CBWR=AVX2 branch does so on Intel CPUs only), on 2 threads as on CI, so stored outputs match on any
+# x86-64 machine with AVX2. The benchmarks time the fast AVX2 branch of both (FAST), which on an AMD CPU is MKL's own.
+# torch.compile keeps the kernels it generates in an on-disk cache (/tmp/torchinductor_$USER) shared by every
+# process; entries made under other kernel settings than these were seen to be reused here and give wrong numbers
+# (NaN logits in chapter 15), so the tests and the benchmarks keep caches of their own in the checkout.
+PINNED := ATEN_CPU_CAPABILITY=avx2 MKL_CBWR=COMPATIBLE MKL_DYNAMIC=FALSE OMP_DYNAMIC=FALSE ONEDNN_MAX_CPU_ISA=AVX2 OMP_NUM_THREADS=2 \
+	TORCHINDUCTOR_CACHE_DIR=$(CURDIR)/.cache/torchinductor-tests
+FAST := ATEN_CPU_CAPABILITY=avx2 MKL_CBWR=AVX2 ONEDNN_MAX_CPU_ISA=AVX2 OMP_NUM_THREADS=2 \
+	TORCHINDUCTOR_CACHE_DIR=$(CURDIR)/.cache/torchinductor-bench
 
 .PHONY: install test test-package test-notebooks book exercises lab bench clean
 
@@ -40,7 +48,7 @@ lab: install  ## JupyterLab on the learner's edition (the chapters with their ex
 	$(BIN)/jupyter lab exercises
 
 bench: install  ## the benchmark tables of the book's appendix: models, then notebook and book-build times
-	$(PINNED) $(BIN)/python benchmarks/bench_models.py  # pinned, so that its seed-0 run is chapter 11's
+	$(FAST) TEST_PINS="$(PINNED)" $(BIN)/python benchmarks/bench_models.py  # its seeds table runs on $(PINNED)
 	$(BIN)/python benchmarks/notebook_times.py --book
 
 clean:

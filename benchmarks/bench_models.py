@@ -8,7 +8,7 @@
 3. Training throughput of transformer_lab.GPT (default, fast path, fast path + torch.compile) vs
    Hugging Face GPT2LMHeadModel (eager, and + torch.compile) at the same configuration, both from
    random init with the same optimizer (fused AdamW), timed in interleaved rounds, and model FLOPs utilisation
-   (MFU) against this machine's measured fp32 matmul rate:
+   (MFU) against this machine's fp32 matmul rate, measured in every round beside the models:
        MFU = tokens/s * (6 N + 12 L T D) / (matmul FLOP/s)
    with N the non-embedding parameters, L layers, T context, D width (Kaplan et al. 2020; PaLM, app. B),
    as tl.training_flops_per_token counts them. Then where a step's time goes, Hugging Face against our fast
@@ -25,6 +25,8 @@ import copy
 import os
 import platform
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -97,6 +99,23 @@ def machine() -> str:
 def matmul_flops(n: int = 1024) -> float:
     a, b = torch.randn(n, n), torch.randn(n, n)
     return 2 * n**3 / timed(lambda: a @ b, repeats=10)
+
+
+MATMUL_PROBE = (1024, 10)  # the fp32 rate timed in every round of the training rows: ten (1024 x 1024) products
+
+
+def matmul_probe():
+    """The products of MATMUL_PROBE, for timed_rounds: timed beside the models, so that the MFU of each round is
+    taken against the machine's rate in that round and not at some other moment."""
+    n, count = MATMUL_PROBE
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    return lambda: [a @ b for _ in range(count)]
+
+
+def probe_rates(seconds: list[float]) -> list[float]:
+    """FLOP/s of each round's run of matmul_probe()."""
+    n, count = MATMUL_PROBE
+    return [count * 2 * n**3 / t for t in seconds]
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:
@@ -207,8 +226,7 @@ def bench_training(steps: int, compile_model: bool) -> str:
     from transformers.utils import logging
 
     logging.set_verbosity_error()
-    flops_per_s = matmul_flops()
-    sections = [f"fp32 matmul rate of this machine (1024 × 1024 products): {flops_per_s / 1e9:.0f} GFLOP/s."]
+    sections = []
     for label, (L, H, D, T, B, V) in TRAINING_CONFIGS.items():
         tl.set_seed(0)
         ours = tl.GPT(tl.GPTConfig(vocab_size=V, block_size=T, n_layer=L, n_head=H, d_model=D))
@@ -258,16 +276,24 @@ def bench_training(steps: int, compile_model: bool) -> str:
             note = (f" Compiling took {compile_s[f'{hf_name} + torch.compile']:.0f} s (Hugging Face) and "
                     f"{compile_s['transformer_lab.GPT, set_fast_path(True) + torch.compile']:.0f} s (ours) once, "
                     f"not counted in the rate.")  # fmt: skip
-        times = timed_rounds({name: fn for name, (fn, _) in runs.items()}, repeats=ROUNDS)
+        times = timed_rounds({"matmul": matmul_probe(), **{name: fn for name, (fn, _) in runs.items()}}, repeats=ROUNDS)
+        rates = probe_rates(times.pop("matmul"))  # FLOP/s in each round
+
+        def mfu(name):  # the median over the rounds of (model FLOP/s) / (matmul FLOP/s), both measured in the round
+            return statistics.median(steps * B * T / t * flops_per_token / rate for t, rate in zip(times[name], rates))
+
         rows = []
         for name, t in times.items():
             tok_s = steps * B * T / statistics.median(t)
             rows.append([name, f"{tok_s:,.0f}", f"**{median_and_quartiles(speedups(times, name, hf_name))}**",
-                         median_and_quartiles(speedups(times, name, runs[name][1])),
-                         f"{tok_s * flops_per_token / flops_per_s:.1%}"])  # fmt: skip
-        hf_mfu = steps * B * T / statistics.median(times[hf_name]) * flops_per_token / flops_per_s
-        note += (f" Hugging Face's model already turns {hf_mfu:.0%} of the measured matmul rate into model FLOPs, so "
-                 f"no implementation of the same float32 arithmetic can be more than {1 / hf_mfu:.2f}× faster here.")  # fmt: skip
+                         median_and_quartiles(speedups(times, name, runs[name][1])), f"{mfu(name):.1%}"])  # fmt: skip
+        hf_mfu = mfu(hf_name)
+        q1, q3 = statistics.quantiles(rates, n=4, method="inclusive")[::2]
+        note += (f" The fp32 matmul rate, ten 1024 × 1024 products timed in every round beside the models: "
+                 f"{statistics.median(rates) / 1e9:.0f} GFLOP/s ({q1 / 1e9:.0f}–{q3 / 1e9:.0f}); each round's MFU "
+                 f"is taken against that round's rate.")  # fmt: skip
+        note += (f" Hugging Face's model already turns {hf_mfu:.0%} of that rate into model FLOPs, so no implementation "
+                 f"of the same float32 arithmetic could be more than about {1 / hf_mfu:.2f}× faster.")  # fmt: skip
         head = (f"**{label}**: {L} layers, {H} heads, D={D}, context T={T}, batch B={B}, vocabulary {V}; "
                 f"{n_params:,} non-embedding parameters; every row trains with torch.optim.AdamW(lr=1e-4, fused=True), "
                 f"the optimizer Hugging Face's Trainer picks by default; {steps} steps per timing, the rows timed in turn in "
@@ -387,11 +413,26 @@ def bench_addition_seeds(seeds=range(5), steps: int = 600) -> str:
     return note + "\n\n" + table(["seed", "answer as written", "answer reversed"], rows)
 
 
+def bench_addition_seeds_pinned() -> str:
+    """bench_addition_seeds on the tests' pinned kernels, so that seed 0 is exactly chapter 11's stored run: in a
+    child process with the variables of TEST_PINS (set by `make bench` from the Makefile), since MKL reads its
+    code branch once, when it loads."""
+    pins = dict(item.split("=", 1) for item in os.environ.get("TEST_PINS", "").split())
+    if not pins:
+        return (bench_addition_seeds() + "\n\nRun on this process's kernels (TEST_PINS was not set), so seed 0 may "
+                "differ from chapter 11's stored run in the last digits.")  # fmt: skip
+    child = subprocess.run([sys.executable, __file__, "--only", "seeds", "--section"], env={**os.environ, **pins},
+                           capture_output=True, text=True, check=True)  # fmt: skip
+    pinned = " ".join(f"{name}={value}" for name, value in pins.items() if not name.endswith("_DIR"))
+    return child.stdout.strip() + f"\n\nRun in a child process on the tests' kernels: `{pinned}`."
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer tokens and steps, no compile (a smoke test)")
     parser.add_argument("--only", choices=["kv-cache", "attention", "training", "quality", "seeds"],
                         help="run one section and print it; the generated page is left as it is")  # fmt: skip
+    parser.add_argument("--section", action="store_true", help=argparse.SUPPRESS)  # print the body of --only's section alone
     args = parser.parse_args()
     torch.manual_seed(0)
     started = time.perf_counter()
@@ -401,8 +442,13 @@ def main() -> None:
         "training": lambda: "### Training throughput: transformer_lab.GPT vs Hugging Face GPT-2\n\n"
         + bench_training(1 if args.quick else 5, compile_model=not args.quick),
         "quality": lambda: "### Time to quality\n\n" + bench_time_to_quality(),
-        "seeds": lambda: "### Three-digit addition over five seeds (chapter 11)\n\n" + bench_addition_seeds(),
+        "seeds": lambda: "### Three-digit addition over five seeds (chapter 11)\n\n" + bench_addition_seeds_pinned(),
     }
+    if args.section:  # the child process of bench_addition_seeds_pinned
+        if args.only != "seeds":
+            parser.error("--section is for --only seeds")
+        print(bench_addition_seeds())
+        return
     slow = ("quality", "seeds")
     chosen = [args.only] if args.only else [name for name in sections_of if not (args.quick and name in slow)]
     sections = [f"Machine: {machine()}"] + [sections_of[name]() for name in chosen]
