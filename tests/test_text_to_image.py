@@ -70,6 +70,22 @@ def test_generation_with_the_cache_samples_what_the_full_forward_predicts():
     assert torch.equal(full.argmax(-1), out)
 
 
+def test_generate_runs_without_autograd_and_returns_ordinary_pixels_to_train_on():
+    """generate runs under torch.inference_mode, like GPT.generate; what it returns must not be an inference tensor."""
+    model, tok = small()
+    text = model.encode_prompts(["a three"], tok)
+    seen = []
+    hook = model.image_head.register_forward_hook(lambda module, args, out: seen.append(torch.is_inference_mode_enabled()))
+    out = model.generate(text, top_k=2, generator=torch.Generator().manual_seed(0))
+    hook.remove()
+    assert len(seen) == 64 and all(seen)  # every pixel's head ran in inference mode
+    assert not out.is_inference()
+    model.train().zero_grad()
+    model.loss(text, out).backward()  # the embedding saves the pixel ids for backward
+    assert model.gpt.wte.weight.grad.abs().sum() > 0
+    out[:, 0] = 0  # an in-place change outside inference mode
+
+
 def test_causal_across_the_text_image_boundary():
     model, tok = small()
     perturb_(model).eval()

@@ -154,7 +154,6 @@ class TextToImage(nn.Module):
         logits = self(text, image_tokens[:, :-1])  # (B, 64, K)
         return F.cross_entropy(logits.reshape(-1, self.config.levels), image_tokens.reshape(-1))
 
-    @torch.no_grad()
     def generate(
         self,
         text: torch.Tensor,
@@ -163,15 +162,20 @@ class TextToImage(nn.Module):
         top_k: int | None = None,
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
-        """Sample 64 pixel tokens after each prompt (B, L + 1) -> (B, 64), with a KV cache."""
+        """Sample 64 pixel tokens after each prompt (B, L + 1) -> (B, 64), with a KV cache.
+
+        Like GPT.generate it runs under torch.inference_mode(), and the pixels are joined outside it,
+        into an ordinary tensor."""
         check_sampling_args(temperature, top_k, None)
         caches = [KVCache() for _ in self.gpt.blocks]
-        h = self.gpt.hidden_states(text, kv_caches=caches)[:, -1]  # (B, D): at the sep, predicting pixel 0
         pixels = []
-        for i in range(self.N_PIXELS):
-            logits = self.image_head(h)  # (B, K)
-            token = sample_next_token(logits, do_sample=True, temperature=temperature, top_k=top_k, generator=generator)
-            pixels.append(token)  # (B, 1)
-            if i < self.N_PIXELS - 1:  # feed the new pixel; its hidden state predicts the next one
-                h = self.gpt.hidden_states(token + self.config.first_image_id, kv_caches=caches)[:, -1]
-        return torch.cat(pixels, dim=1)  # (B, 64)
+        with torch.inference_mode():
+            h = self.gpt.hidden_states(text, kv_caches=caches)[:, -1]  # (B, D): at the sep, predicting pixel 0
+            for i in range(self.N_PIXELS):
+                logits = self.image_head(h)  # (B, K)
+                token = sample_next_token(logits, do_sample=True, temperature=temperature, top_k=top_k,
+                                          generator=generator)  # fmt: skip
+                pixels.append(token)  # (B, 1)
+                if i < self.N_PIXELS - 1:  # feed the new pixel; its hidden state predicts the next one
+                    h = self.gpt.hidden_states(token + self.config.first_image_id, kv_caches=caches)[:, -1]
+        return torch.cat(pixels, dim=1)  # (B, 64), made outside inference mode
