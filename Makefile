@@ -12,9 +12,11 @@ NBVAL := --nbval --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeo
 # x86-64 machine with AVX2. The benchmarks time the fast AVX2 branch of both (FAST), which on an AMD CPU is MKL's own.
 # torch.compile keeps the kernels it generates in an on-disk cache (/tmp/torchinductor_$USER) shared by every
 # process; entries made under other kernel settings than these were seen to be reused here and give wrong numbers
-# (NaN logits in chapter 15), so the tests and the benchmarks keep caches of their own in the checkout.
+# (NaN logits in chapter 15), so the tests and the benchmarks keep caches of their own in the checkout. It also
+# builds its kernels with gcc -march=native, which on an AVX-512 machine is other code than on an AVX2 one: the
+# tests ask for the AVX2 level of x86-64 (x86-64-v3) instead.
 PINNED := ATEN_CPU_CAPABILITY=avx2 MKL_CBWR=COMPATIBLE MKL_DYNAMIC=FALSE OMP_DYNAMIC=FALSE ONEDNN_MAX_CPU_ISA=AVX2 OMP_NUM_THREADS=2 \
-	TORCHINDUCTOR_CACHE_DIR=$(CURDIR)/.cache/torchinductor-tests
+	TORCHINDUCTOR_CPP_MARCH=x86-64-v3 TORCHINDUCTOR_CACHE_DIR=$(CURDIR)/.cache/torchinductor-tests
 FAST := ATEN_CPU_CAPABILITY=avx2 MKL_CBWR=AVX2 ONEDNN_MAX_CPU_ISA=AVX2 OMP_NUM_THREADS=2 \
 	TORCHINDUCTOR_CACHE_DIR=$(CURDIR)/.cache/torchinductor-bench
 
