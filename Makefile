@@ -15,10 +15,10 @@ NBVAL := --nbval --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeo
 # (NaN logits in chapter 15), so the tests and the benchmarks keep caches of their own in the checkout. It also
 # builds its kernels with gcc -march=native, which on an AVX-512 machine is other code than on an AVX2 one: the
 # tests ask for the AVX2 level of x86-64 (x86-64-v3) instead.
-PINNED := ATEN_CPU_CAPABILITY=avx2 MKL_CBWR=COMPATIBLE MKL_DYNAMIC=FALSE OMP_DYNAMIC=FALSE ONEDNN_MAX_CPU_ISA=AVX2 OMP_NUM_THREADS=2 \
-	TORCHINDUCTOR_CPP_MARCH=x86-64-v3 TORCHINDUCTOR_CACHE_DIR=$(CURDIR)/.cache/torchinductor-tests
-FAST := ATEN_CPU_CAPABILITY=avx2 MKL_CBWR=AVX2 ONEDNN_MAX_CPU_ISA=AVX2 OMP_NUM_THREADS=2 \
-	TORCHINDUCTOR_CACHE_DIR=$(CURDIR)/.cache/torchinductor-bench
+AVX2 := ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 OMP_NUM_THREADS=2
+PINNED := $(AVX2) MKL_CBWR=COMPATIBLE MKL_DYNAMIC=FALSE OMP_DYNAMIC=FALSE TORCHINDUCTOR_CPP_MARCH=x86-64-v3 \
+	TORCHINDUCTOR_CACHE_DIR=$(CURDIR)/.cache/torchinductor-tests
+FAST := $(AVX2) MKL_CBWR=AVX2 TORCHINDUCTOR_CACHE_DIR=$(CURDIR)/.cache/torchinductor-bench
 
 .PHONY: install test test-package test-notebooks book exercises lab bench clean
 

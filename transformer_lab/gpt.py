@@ -82,8 +82,8 @@ class GPT(nn.Module):
 
     def set_fast_path(self, enabled: bool = True) -> "GPT":
         """Use fused kernels: one matmul for q, k and v, PyTorch's attention kernel (told is_causal=True
-        for the causal mask, so it skips the masked half, under torch.compile too) and F.layer_norm in every block. Same numbers
-        up to float rounding; no attention weights are kept (chapter 15)."""
+        for the causal mask, so it skips the masked half, under torch.compile too) and F.layer_norm in
+        every block. Same numbers up to float rounding; no attention weights are kept (chapter 15)."""
         for module in self.modules():
             if isinstance(module, (MultiHeadAttention, LayerNorm)):
                 module.use_fast_path = enabled
