@@ -8,8 +8,10 @@ NBVAL := --nbval --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeo
 # PyTorch's and MKL's kernels pick their code by the CPU, and with it the order in which floats are added;
 # after a few hundred training steps that changes printed losses and accuracies. The tests run PyTorch's AVX2
 # code and MKL's COMPATIBLE branch (the one MKL documents as giving the same results on Intel and AMD CPUs;
-# its MKL_CBWR=AVX2 branch does so on Intel CPUs only), on 2 threads as on CI, so stored outputs match on any
-# x86-64 machine with AVX2. The benchmarks time the fast AVX2 branch of both (FAST), which on an AMD CPU is MKL's own.
+# its MKL_CBWR=AVX2 branch does so on Intel CPUs only), on 2 threads as on CI, so that stored outputs match on
+# any x86-64 machine with AVX2. Not yet so: outputs stored on an Intel Xeon still failed 24 cells on an AMD
+# EPYC; `make fingerprint` digests the kernels to diff two machines (see the README). The benchmarks time
+# the fast AVX2 branch of both (FAST), which on an AMD CPU is MKL's own.
 # torch.compile keeps the kernels it generates in an on-disk cache (/tmp/torchinductor_$USER) shared by every
 # process; entries made under other kernel settings than these were seen to be reused here and give wrong numbers
 # (NaN logits in chapter 15), so the tests and the benchmarks keep caches of their own in the checkout. It also
@@ -20,7 +22,7 @@ PINNED := $(AVX2) MKL_CBWR=COMPATIBLE MKL_DYNAMIC=FALSE OMP_DYNAMIC=FALSE TORCHI
 	TORCHINDUCTOR_CACHE_DIR=$(CURDIR)/.cache/torchinductor-tests
 FAST := $(AVX2) MKL_CBWR=AVX2 TORCHINDUCTOR_CACHE_DIR=$(CURDIR)/.cache/torchinductor-bench
 
-.PHONY: install test test-package test-notebooks book exercises lab bench clean
+.PHONY: install test test-package test-notebooks book exercises lab bench fingerprint clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,6 +54,9 @@ lab: install  ## JupyterLab on the learner's edition (the chapters with their ex
 bench: install  ## the benchmark tables of the book's appendix: models, then notebook and book-build times
 	$(FAST) TEST_PINS="$(PINNED)" $(BIN)/python benchmarks/bench_models.py  # its seeds table runs on $(PINNED)
 	$(BIN)/python benchmarks/notebook_times.py --book
+
+fingerprint: install  ## digests of PyTorch's kernels under the tests' settings, to diff between two CPUs (benchmarks/fingerprints/)
+	$(PINNED) $(BIN)/python benchmarks/fingerprint.py --save
 
 clean:
 	rm -rf _build
