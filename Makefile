@@ -9,9 +9,10 @@ NBVAL := --nbval --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeo
 # after a few hundred training steps that changes printed losses and accuracies. The tests run PyTorch's AVX2
 # code and MKL's COMPATIBLE branch (the one MKL documents as giving the same results on Intel and AMD CPUs;
 # its MKL_CBWR=AVX2 branch does so on Intel CPUs only), on 2 threads as on CI, so that stored outputs match on
-# any x86-64 machine with AVX2. Not yet so: outputs stored on an Intel Xeon still failed 24 cells on an AMD
-# EPYC; `make fingerprint` digests the kernels to diff two machines (see the README). The benchmarks time
-# the fast AVX2 branch of both (FAST), which on an AMD CPU is MKL's own.
+# any x86-64 machine with AVX2. One kernel still differs between Intel and AMD under them, torch.sqrt (MKL's
+# vector maths), which is why the course's AdamW is the fused one; `make fingerprint` digests the kernels to
+# diff two machines (see the README). The benchmarks time the fast AVX2 branch of both (FAST), which on an
+# AMD CPU is MKL's own.
 # torch.compile keeps the kernels it generates in an on-disk cache (/tmp/torchinductor_$USER) shared by every
 # process; entries made under other kernel settings than these were seen to be reused here and give wrong numbers
 # (NaN logits in chapter 15), so the tests and the benchmarks keep caches of their own in the checkout. It also

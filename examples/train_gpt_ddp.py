@@ -26,7 +26,7 @@ def main() -> None:
     tl.set_seed(0)  # the same initial weights on every rank
     config = tl.GPTConfig(vocab_size=32, block_size=16, n_layer=2, n_head=2, d_model=32)
     model = wrap_model(tl.GPT(config), ctx)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, fused=True)
 
     def get_batch(step: int) -> tuple[torch.Tensor, torch.Tensor]:
         g = torch.Generator().manual_seed(step)  # the same global batch on every rank

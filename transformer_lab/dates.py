@@ -132,7 +132,7 @@ def train_translator(
 ) -> History:
     """Chapter 9's training loop: AdamW (betas 0.9, 0.98), warmup then cosine, label smoothing 0.1, teacher
     forcing. eval_fn and eval_every are passed on to `train`."""
-    optimizer = torch.optim.AdamW(model.parameters(), lr=peak_lr, betas=(0.9, 0.98), weight_decay=0.01)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=peak_lr, betas=(0.9, 0.98), weight_decay=0.01, fused=True)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: warmup_cosine(step, warmup, steps))
     batches = torch.Generator().manual_seed(seed)
     pad_id = model.config.pad_id
