@@ -37,30 +37,58 @@ def loss_einops_logsumexp(logits, tokens):
 class BlockLoop(Block):
     """The two residual steps as one loop over (norm, sublayer) pairs."""
 
-    def forward(self, x, mask, rotary=None, kv_cache=None):
-        for norm, sublayer in ((self.ln_1, lambda h: self.attn(h, h, h, mask)), (self.ln_2, self.mlp)):
+    def forward(self, x, mask, rotary=None, kv_cache=None, is_causal=False):
+        attend = lambda h: self.attn(h, h, h, mask, rotary=rotary, kv_cache=kv_cache, is_causal=is_causal)
+        for norm, sublayer in ((self.ln_1, attend), (self.ln_2, self.mlp)):
             x = x + sublayer(norm(x))
         return x
 
 
-class BlockFunctional(Block):
-    """F.layer_norm with the block's own parameters, attention through tl.scaled_dot_product_attention."""
+class BlockFunctionalNorm(Block):
+    """F.layer_norm with the block's own parameters."""
 
     def _norm(self, ln, x):
         return F.layer_norm(x, (x.shape[-1],), ln.weight, ln.bias, ln.eps)
 
-    def forward(self, x, mask, rotary=None, kv_cache=None):
-        a = self.attn
+    def forward(self, x, mask, rotary=None, kv_cache=None, is_causal=False):
         h = self._norm(self.ln_1, x)
+        x = x + self.attn(h, h, h, mask, rotary=rotary, kv_cache=kv_cache, is_causal=is_causal)
+        return x + self.mlp(self._norm(self.ln_2, x))
+
+
+class BlockOwnAttention(Block):
+    """The right numbers, but attention written out with the projections: rotary and the cache never reach it."""
+
+    def forward(self, x, mask, rotary=None, kv_cache=None, is_causal=False):
+        a = self.attn
+        h = self.ln_1(x)
         q, k, v = (rearrange(p(h), "b t (h d) -> b h t d", h=a.n_heads) for p in (a.q_proj, a.k_proj, a.v_proj))
         out, _ = tl.scaled_dot_product_attention(q, k, v, mask)  # (B, H, T, d_k)
         x = x + a.out_proj(rearrange(out, "b h t d -> b t (h d)"))
-        return x + self.mlp(self._norm(self.ln_2, x))
+        return x + self.mlp(self.ln_2(x))
+
+
+class BlockWithoutHint(Block):
+    """The right numbers; rotary and the cache are passed on, the causal hint is not."""
+
+    def forward(self, x, mask, rotary=None, kv_cache=None, is_causal=False):
+        h = self.ln_1(x)
+        x = x + self.attn(h, h, h, mask, rotary=rotary, kv_cache=kv_cache)
+        return x + self.mlp(self.ln_2(x))
+
+
+class BlockOldSignature(Block):
+    """The right numbers, but forward takes no is_causal."""
+
+    def forward(self, x, mask, rotary=None, kv_cache=None):
+        h = self.ln_1(x)
+        x = x + self.attn(h, h, h, mask, rotary=rotary, kv_cache=kv_cache)
+        return x + self.mlp(self.ln_2(x))
 
 
 CORRECT = {
     check_next_token_loss: [gpt._next_token_loss, loss_class_dim, loss_gather, loss_einops_logsumexp],
-    check_gpt_block: [Block, BlockLoop, BlockFunctional],
+    check_gpt_block: [Block, BlockLoop, BlockFunctionalNorm],
 }
 
 MISTAKES = {
@@ -89,3 +117,12 @@ def test_wrong_types_are_explained():
     with pytest.raises(AssertionError, match="pass your function itself"):
         check_next_token_loss(Block)
 
+
+@pytest.mark.parametrize("cls, hint", [
+    (BlockOwnAttention, "your forward never calls self.attn"),
+    (BlockWithoutHint, "does not pass is_causal on to self.attn"),
+    (BlockOldSignature, "Keep the package's signature"),
+], ids=lambda v: getattr(v, "__name__", ""))  # fmt: skip
+def test_a_block_with_the_right_numbers_must_still_hand_its_arguments_to_attention(cls, hint):
+    with pytest.raises(AssertionError, match=re.escape(hint)):
+        check_gpt_block(cls)

@@ -8,9 +8,11 @@ import torch.nn.functional as F
 
 from ..attention import causal_mask
 from ..gpt import Block, GPTConfig
+from ..multi_head import KVCache
+from ..positional import RotaryEmbedding
 from ..training import cross_entropy_loss
 from .engine import Case, Mistake, _Explained, _call, _check, _checker, _expect_function, _kind, _lengths_mask
-from .engine import _module_run, _randn
+from .engine import _build, _module_run, _randn
 
 
 def _next_token_loss(logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
@@ -161,7 +163,8 @@ def _block_init(**change) -> dict:
 @_checker
 def check_gpt_block(cls: type[Block]) -> None:
     """cls: a subclass of transformer_lab.gpt.Block whose forward(x, mask, rotary=None, kv_cache=None, is_causal=False)
-    you wrote."""
+    you wrote. Its numbers are compared with the package's; then it must hand rotary, kv_cache and is_causal on
+    to self.attn."""
     name = "Block"
     if not (isinstance(cls, type) and issubclass(cls, Block)):  # Block is not exported as tl.Block: say where it is
         raise _Explained(f"{name}: pass your class itself, a subclass of transformer_lab.gpt.Block, "
@@ -174,4 +177,35 @@ def check_gpt_block(cls: type[Block]) -> None:
         Case("batch of 2, causal and padding masks",
              dict(x=_randn(g, 2, 6, 8), mask=causal_mask(6) & _lengths_mask([6, 4], 6)), _block_init()),
     ]  # fmt: skip
-    _check(name, cls, Block, cases, _module_run(Block), GPT_BLOCK_MISTAKES)
+    _check(name, cls, Block, cases, _module_run(Block), GPT_BLOCK_MISTAKES, announce=False)
+    _check_hand_off(name, cls, g)
+    print(f"✓ {name}: correct on {len(cases)} cases, and passes rotary, kv_cache and is_causal on to self.attn")
+
+
+def _check_hand_off(name: str, cls: type[Block], g: torch.Generator) -> None:
+    """The block's numbers cannot show whether it hands rotary, kv_cache and is_causal to its attention (the
+    cases pass none of them): call it with all three and look at what self.attn received."""
+    init = _block_init()
+    module = _build(cls, init, Block(**init).state_dict())
+    given = dict(rotary=RotaryEmbedding(head_dim=4, max_len=8), kv_cache=KVCache(), is_causal=True)
+    received: list[dict] = []
+    module.attn.register_forward_pre_hook(lambda mod, args, kwargs: received.append(kwargs), with_kwargs=True)
+    call = "forward(x, mask, rotary=..., kv_cache=..., is_causal=True)"
+    try:
+        with torch.no_grad():
+            module(_randn(g, 1, 3, 8), causal_mask(3), **given)
+    except TypeError as err:
+        raise _Explained(f"Calling your {name}.{call} raised TypeError: {err}\nKeep the package's signature, "
+                         "forward(self, x, mask, rotary=None, kv_cache=None, is_causal=False).") from err
+    if not received:
+        raise _Explained(f"{name}: your numbers are right, but your forward never calls self.attn, so it cannot "
+                         "pass rotary, kv_cache and is_causal on. Compute attention as self.attn(h, h, h, mask, "
+                         "rotary=rotary, kv_cache=kv_cache, is_causal=is_causal).")
+    dropped = [k for k, v in given.items() if received[0].get(k) is not v]
+    if dropped:
+        raise _Explained(
+            f"{name}: your numbers are right, but your forward does not pass {' and '.join(dropped)} on to self.attn "
+            f"(called as {call}). Write self.attn(h, h, h, mask, rotary=rotary, kv_cache=kv_cache, "
+            "is_causal=is_causal): without them the same block cannot serve rotary positions, generation with a "
+            "cache, or the fast path's causal kernel."
+        )
