@@ -37,10 +37,14 @@ def test_from_hf_reads_the_config(pair):
     assert ours.lm_head.weight is ours.wte.weight  # GPT-2 ties the head to the token embedding
 
 
-def test_logits_match_hugging_face(pair):
+@pytest.mark.parametrize("fast", [True, False], ids=["fast-path", "teaching-path"])
+def test_logits_match_hugging_face(pair, fast):
     hf, ours = pair
     idx = torch.randint(0, V, (3, 17))
-    assert_close_f32(ours(idx), hf(idx).logits)
+    try:
+        assert_close_f32(ours.set_fast_path(fast)(idx), hf(idx).logits)
+    finally:
+        ours.set_fast_path(True)  # the module-scoped model goes back to a new GPT's path
 
 
 def test_logits_match_hugging_face_with_an_untied_head_and_a_custom_mlp_width():
@@ -139,7 +143,7 @@ def test_generate_returns_ordinary_tensors_to_train_on_and_modify():
 
 @pytest.mark.parametrize("position", ["learned", "rope"])
 def test_fast_path_generates_the_teaching_paths_tokens_with_and_without_cache(position):
-    model = perturb_(small(position=position))
+    model = perturb_(small(position=position)).set_fast_path(False)
     prompt = torch.randint(0, 20, (2, 3))
     kw = dict(do_sample=True, temperature=0.9, top_k=12)
     teaching = model.generate(prompt, 15, generator=torch.Generator().manual_seed(3), **kw)  # slides past block_size
@@ -166,14 +170,16 @@ def test_gradients_reach_every_parameter(position):
         assert p.grad.abs().sum() > 0, f"{name} got an all-zero gradient"
 
 
-def test_fast_path_gives_the_same_logits():
+def test_a_new_gpt_is_on_the_fast_path_and_the_teaching_path_gives_the_same_logits():
     model = perturb_(small())
-    idx = torch.randint(0, 20, (2, 10))
-    slow = model(idx)
-    assert_close_f32(model.set_fast_path(True)(idx), slow)
     switched = [m.use_fast_path for m in model.modules() if isinstance(m, (tl.LayerNorm, tl.MultiHeadAttention))]
     assert len(switched) == 3 * model.config.n_layer + 1 and all(switched)  # ln_1, attn, ln_2 per block; ln_f
-    assert not any(m.use_fast_path for m in model.set_fast_path(False).modules() if hasattr(m, "use_fast_path"))
+    idx = torch.randint(0, 20, (2, 10))
+    fast = model(idx)
+    assert model.blocks[0].attn.attn_weights is None
+    assert_close_f32(model.set_fast_path(False)(idx), fast)
+    assert not any(m.use_fast_path for m in model.modules() if hasattr(m, "use_fast_path"))
+    assert model.blocks[0].attn.attn_weights.shape == (2, model.config.n_head, 10, 10)  # kept for plotting
 
 
 def test_gpt_tells_the_fast_path_its_mask_is_causal_except_after_a_cached_past(monkeypatch):
@@ -187,7 +193,7 @@ def test_gpt_tells_the_fast_path_its_mask_is_causal_except_after_a_cached_past(m
         return fast_attention(q, k, v, mask, dropout_p, is_causal=is_causal)
 
     monkeypatch.setattr(tl.multi_head, "fast_attention", recorded)
-    model = small().set_fast_path(True).eval()
+    model = small().eval()  # on the fast path, as every new GPT
     idx = torch.randint(0, 20, (2, 10))
     model(idx)
     caches = [tl.KVCache() for _ in model.blocks]

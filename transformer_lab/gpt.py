@@ -79,11 +79,14 @@ class GPT(nn.Module):
                 nn.init.normal_(proj.weight, std=0.02 / math.sqrt(2 * cfg.n_layer))
         if cfg.tie_weights:
             self.lm_head.weight = self.wte.weight
+        self.set_fast_path(True)  # fused kernels by default, as Hugging Face's GPT-2 (its "sdpa" attention)
 
     def set_fast_path(self, enabled: bool = True) -> "GPT":
-        """Use fused kernels: one matmul for q, k and v, PyTorch's attention kernel (told is_causal=True
-        for the causal mask, so it skips the masked half, under torch.compile too) and F.layer_norm in
-        every block. Same numbers up to float rounding; no attention weights are kept (chapter 15)."""
+        """True (the default of a new GPT): fused kernels, one matmul for q, k and v, PyTorch's attention
+        kernel (told is_causal=True for the causal mask, so it skips the masked half, under torch.compile
+        too) and F.layer_norm in every block; no attention weights are kept. False: the teaching path of
+        chapters 3-6, every step written out, each attention layer keeping its weights for plotting.
+        Same numbers up to float rounding (chapter 15)."""
         for module in self.modules():
             if isinstance(module, (MultiHeadAttention, LayerNorm)):
                 module.use_fast_path = enabled
