@@ -2,28 +2,26 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# A stamp named by the checksum of the requirements: edit them and the next target reinstalls.
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | cksum | cut -d' ' -f1)
-# Addresses and kernel temp paths in warnings change run to run; nbval compares outputs after these rules.
+# nbval: stored outputs compared after notebooks/sanitize.cfg's rules (addresses and temp paths vary run to run).
 NBVAL := --nbval --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout=1800
-# PyTorch's and MKL's kernels pick their code by the CPU, and with it the order in which floats are added;
-# after a few hundred training steps that changes printed losses and accuracies. The tests run PyTorch's AVX2
-# code and MKL's COMPATIBLE branch (the one MKL documents as giving the same results on Intel and AMD CPUs;
-# its MKL_CBWR=AVX2 branch does so on Intel CPUs only), on 2 threads as on CI, so that stored outputs match on
-# any x86-64 machine with AVX2. One kernel still differs between Intel and AMD under them, torch.sqrt (MKL's
-# vector maths), which is why the course's AdamW is the fused one; `make fingerprint` digests the kernels to
-# diff two machines (see the README). The benchmarks time the fast AVX2 branch of both (FAST), which on an
-# AMD CPU is MKL's own.
-# torch.compile keeps the kernels it generates in an on-disk cache (/tmp/torchinductor_$USER) shared by every
-# process; entries made under other kernel settings than these were seen to be reused here and give wrong numbers
-# (NaN logits in chapter 15), so the tests and the benchmarks keep caches of their own in the checkout. It also
-# builds its kernels with gcc -march=native, which on an AVX-512 machine is other code than on an AVX2 one: the
-# tests ask for the AVX2 level of x86-64 (x86-64-v3) instead.
+# Python files the formatter owns; the notebooks' code cells are linted only (their shape comments are aligned).
+PY_SOURCES := transformer_lab tests benchmarks examples book/make_exercises.py book/make_figures.py book/_ext
+# The kernels the stored outputs were made with: PyTorch's and MKL's AVX2-level code on 2 threads (README).
 AVX2 := ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 OMP_NUM_THREADS=2
+# The tests' kernels: AVX2 code, MKL's COMPATIBLE branch, and a torch.compile cache of their own in .cache/.
 PINNED := $(AVX2) MKL_CBWR=COMPATIBLE MKL_DYNAMIC=FALSE OMP_DYNAMIC=FALSE TORCHINDUCTOR_CPP_MARCH=x86-64-v3 \
 	TORCHINDUCTOR_CACHE_DIR=$(CURDIR)/.cache/torchinductor-tests
+# The benchmarks' kernels: MKL's fast AVX2 branch, with a torch.compile cache of their own.
 FAST := $(AVX2) MKL_CBWR=AVX2 TORCHINDUCTOR_CACHE_DIR=$(CURDIR)/.cache/torchinductor-bench
+# Jupyter refuses to run as root unless told; a learner in a container often is root.
+LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: install test test-package test-notebooks book exercises lab bench fingerprint clean
+.PHONY: help install test lint format test-package test-notebooks book figures exercises lab bench fingerprint clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,32 +30,45 @@ $(STAMP): requirements.txt pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-install: $(STAMP)
+install: $(STAMP)  ## create .venv and install requirements.txt (every other target does this first)
 
-test: install  ## every test: the package, the book build, and nbval on every notebook
+test: lint  ## every test: the linter, the package, the book build, and nbval on every notebook
 	$(PINNED) $(BIN)/python -m pytest tests notebooks $(NBVAL)
 
-test-package: install
+lint: install  ## ruff: lint and format check of the Python files, lint of the notebooks' code cells
+	$(BIN)/ruff check $(PY_SOURCES) notebooks
+	$(BIN)/ruff format --check $(PY_SOURCES)
+
+format: install  ## ruff: fix what can be fixed and format the Python files (never the notebooks)
+	$(BIN)/ruff check --fix $(PY_SOURCES)
+	$(BIN)/ruff format $(PY_SOURCES)
+
+test-package: install  ## the package's tests only (no notebooks)
 	$(PINNED) $(BIN)/python -m pytest tests
 
-test-notebooks: install
+test-notebooks: install  ## nbval on every notebook only
 	$(PINNED) $(BIN)/python -m pytest notebooks $(NBVAL)
 
 book: install  ## the online book, from the notebooks' stored outputs, into _build/html
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
-exercises: install  ## the learner's edition: exercises/ regenerated from the chapters in notebooks/ (never edit it by hand)
+figures: install  ## the book's own drawings (book/make_figures.py) into book/figures/
+	$(BIN)/python book/make_figures.py
+
+exercises: install  ## the learner's edition: exercises/ regenerated from notebooks/ (never edit it by hand)
 	$(BIN)/python book/make_exercises.py
 
 lab: install  ## JupyterLab on the learner's edition (the chapters with their exercises to complete)
-	$(BIN)/jupyter lab exercises
+	$(BIN)/jupyter lab $(LAB_ROOT) exercises
 
 bench: install  ## the benchmark tables of the book's appendix: models, then notebook and book-build times
 	$(FAST) TEST_PINS="$(PINNED)" $(BIN)/python benchmarks/bench_models.py  # its seeds table runs on $(PINNED)
 	$(BIN)/python benchmarks/notebook_times.py --book
 
-fingerprint: install  ## digests of PyTorch's kernels under the tests' settings, to diff between two CPUs (benchmarks/fingerprints/)
+fingerprint: install  ## digests of PyTorch's kernels under the tests' settings, to diff two CPUs (benchmarks/fingerprints/)
 	$(PINNED) $(BIN)/python benchmarks/fingerprint.py --save
 
-clean:
-	rm -rf _build
+clean:  ## remove build outputs and caches (_build, .cache, __pycache__, .ruff_cache); keeps .venv
+	rm -rf _build .cache .ruff_cache .pytest_cache .ipynb_checkpoints
+	find . -path ./.venv -prune -o \( -name __pycache__ -o -name .ipynb_checkpoints -o -name '*.egg-info' \) -type d -print \
+		| xargs rm -rf

@@ -18,6 +18,7 @@
 5. Chapter 11's three-digit addition, the answer as written against reversed, repeated over five seeds.
 Timings take the median of several repeats after a warm-up.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -92,8 +93,10 @@ def machine() -> str:
     except OSError:
         pass
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return (f"{cpu} ({torch.backends.cpu.get_cpu_capability()} kernels); {os.cpu_count()} cores; torch {torch.__version__}; "
-            f"{torch.get_num_threads()} threads; load average {load:.1f} at the start")  # fmt: skip
+    return (
+        f"{cpu} ({torch.backends.cpu.get_cpu_capability()} kernels); {os.cpu_count()} cores; "
+        f"torch {torch.__version__}; {torch.get_num_threads()} threads; load average {load:.1f} at the start"
+    )
 
 
 def matmul_flops(n: int = 1024) -> float:
@@ -127,10 +130,18 @@ def table(header: list[str], rows: list[list[str]]) -> str:
 STEP_PARTS = {  # what an operator of a training step is, by its name (the optimizer is found by its caller)
     "matrix products (mm, addmm)": ("aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm"),
     "attention kernel (scaled_dot_product_attention)": ("scaled_dot_product", "flash_attention"),
-    "GELU and other element-wise arithmetic": ("gelu", "tanh", "pow", "aten::mul", "aten::add", "aten::sub",
-                                               "aten::div", "aten::neg"),
+    "GELU and other element-wise arithmetic": (
+        "gelu",
+        "tanh",
+        "pow",
+        "aten::mul",
+        "aten::add",
+        "aten::sub",
+        "aten::div",
+        "aten::neg",
+    ),
     "LayerNorm": ("layer_norm",),
-}  # fmt: skip
+}
 OPTIMIZER = "AdamW update (optimizer.step)"
 REST = "everything else: embedding, loss, copies, autograd and Python between operators"
 
@@ -152,8 +163,11 @@ def step_breakdown(step, steps: int) -> dict[str, float]:
         parent, in_optimizer = event.cpu_parent, event.name.startswith("Optimizer.step")
         while parent is not None and not in_optimizer:
             in_optimizer, parent = parent.name.startswith("Optimizer.step"), parent.cpu_parent
-        part = OPTIMIZER if in_optimizer else next(
-            (name for name, keys in STEP_PARTS.items() if any(key in event.name for key in keys)), None)  # fmt: skip
+        part = (
+            OPTIMIZER
+            if in_optimizer
+            else next((name for name, keys in STEP_PARTS.items() if any(key in event.name for key in keys)), None)
+        )
         if part is not None:
             ms[part] += event.self_cpu_time_total / 1e3 / steps  # µs in all -> ms per step
     ms[REST] = wall * 1e3 / steps - sum(ms.values())
@@ -161,23 +175,35 @@ def step_breakdown(step, steps: int) -> dict[str, float]:
 
 
 def bench_kv_cache(new_tokens: int) -> str:
-    small = tl.GPTConfig(vocab_size=64, block_size=256, n_layer=2, n_head=4, d_model=64)
-    larger = tl.GPTConfig(vocab_size=64, block_size=256, n_layer=6, n_head=8, d_model=256)
+    small = tl.GPTConfig(vocab_size=64, block_size=256, n_layers=2, n_heads=4, d_model=64)
+    larger = tl.GPTConfig(vocab_size=64, block_size=256, n_layers=6, n_heads=8, d_model=256)
     prompt = torch.zeros(1, 8, dtype=torch.long)
     rows = []
     for name, cfg, fast in [
         ("small (2 layers, D=64)", small, True),
         ("larger (6 layers, D=256)", larger, True),
-        ("larger, set_fast_path(False): the teaching path", larger, False),
+        ("larger, tl.set_fast_path(model, False): the teaching path", larger, False),
     ]:
         tl.set_seed(0)
-        model = tl.GPT(cfg).eval().set_fast_path(fast)
-        times = timed_interleaved({"with": lambda: model.generate(prompt, new_tokens, use_cache=True),
-                                   "without": lambda: model.generate(prompt, new_tokens, use_cache=False)}, repeats=5)
+        model = tl.set_fast_path(tl.GPT(cfg).eval(), fast)
+        times = timed_interleaved(
+            {
+                "with": lambda: model.generate(prompt, new_tokens, use_cache=True),
+                "without": lambda: model.generate(prompt, new_tokens, use_cache=False),
+            },
+            repeats=5,
+        )
         with_cache, without = times["with"], times["without"]
         same = torch.equal(model.generate(prompt, new_tokens), model.generate(prompt, new_tokens, use_cache=False))
-        rows.append([name, f"{new_tokens / without:.0f}", f"{new_tokens / with_cache:.0f}",
-                     f"**{without / with_cache:.1f}×**", "yes" if same else "NO"])  # fmt: skip
+        rows.append(
+            [
+                name,
+                f"{new_tokens / without:.0f}",
+                f"{new_tokens / with_cache:.0f}",
+                f"**{without / with_cache:.1f}×**",
+                "yes" if same else "NO",
+            ]
+        )
     tl.set_seed(0)
     model = tl.GPT(larger).eval()
 
@@ -192,9 +218,12 @@ def bench_kv_cache(new_tokens: int) -> str:
         return run
 
     modes = timed_interleaved({"no_grad": cached_steps(torch.no_grad), "inference": cached_steps(torch.inference_mode)})
-    note = (f"`generate` runs under `torch.inference_mode()`. The same cached loop of the larger model "
-            f"under `torch.no_grad()` instead: {new_tokens / modes['no_grad']:.0f} against "
-            f"{new_tokens / modes['inference']:.0f} tok/s, {modes['no_grad'] / modes['inference']:.2f}× slower.")  # fmt: skip
+    note = (
+        f"`generate` runs under `torch.inference_mode()`. The same cached loop of the larger model "
+        f"under `torch.no_grad()` instead: {new_tokens / modes['no_grad']:.0f} against "
+        f"{new_tokens / modes['inference']:.0f} tok/s, "
+        f"{modes['no_grad'] / modes['inference']:.2f}× slower."
+    )
     return table(["model", "no cache (tok/s)", "KV cache (tok/s)", "speed-up", "same tokens"], rows) + "\n\n" + note
 
 
@@ -208,9 +237,24 @@ def bench_attention() -> str:
         diff = (teach() - fast()).abs().max().item()
         t_f, f_f = timed(teach), timed(fast)
         t_b, f_b = timed(lambda: teach().sum().backward()), timed(lambda: fast().sum().backward())
-        rows.append([f"B={B} H={H} T={T} d_k={d}", f"{t_f * 1e3:.2f} / {f_f * 1e3:.2f}", f"**{t_f / f_f:.2f}×**",
-                     f"{t_b * 1e3:.2f} / {f_b * 1e3:.2f}", f"**{t_b / f_b:.2f}×**", f"{diff:.1e}"])  # fmt: skip
-    header = ["shape", "forward ms (teaching / fast)", "speed-up", "fwd+bwd ms (teaching / fast)", "speed-up", "max |diff|"]
+        rows.append(
+            [
+                f"B={B} H={H} T={T} d_k={d}",
+                f"{t_f * 1e3:.2f} / {f_f * 1e3:.2f}",
+                f"**{t_f / f_f:.2f}×**",
+                f"{t_b * 1e3:.2f} / {f_b * 1e3:.2f}",
+                f"**{t_b / f_b:.2f}×**",
+                f"{diff:.1e}",
+            ]
+        )
+    header = [
+        "shape",
+        "forward ms (teaching / fast)",
+        "speed-up",
+        "fwd+bwd ms (teaching / fast)",
+        "speed-up",
+        "max |diff|",
+    ]
     return table(header, rows)
 
 
@@ -219,108 +263,227 @@ TRAINING_CONFIGS = {  # (layers, heads, width D, context T, batch B, vocabulary 
     "the chapter 11 language model": (2, 4, 128, 64, 32, 107),
     "a wider GPT": (4, 4, 256, 128, 8, 256),
 }
+OURS = "transformer_lab.GPT, default (fast path)"  # the name of our eager row: a new GPT is on the fast path
+COMPILED = " + torch.compile"  # added to the name of an eager row, names its compiled row
+
+
+def training_models(L: int, H: int, D: int, T: int, B: int, V: int):
+    """Our GPT and Hugging Face's GPT2LMHeadModel at one configuration of TRAINING_CONFIGS, both from random init
+    (seed 0) and without dropout, and the batch x (B, T) of random tokens that every step trains on."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    tl.set_seed(0)
+    ours = tl.GPT(tl.GPTConfig(vocab_size=V, block_size=T, n_layers=L, n_heads=H, d_model=D))
+    hf = GPT2LMHeadModel(
+        GPT2Config(
+            vocab_size=V,
+            n_positions=T,
+            n_layer=L,
+            n_head=H,
+            n_embd=D,
+            resid_pdrop=0.0,
+            embd_pdrop=0.0,
+            attn_pdrop=0.0,
+            bos_token_id=None,
+            eos_token_id=None,
+        )
+    )
+    x = torch.randint(0, V, (B, T))
+    return ours, hf, x
+
+
+def hf_logits(model, x: torch.Tensor) -> torch.Tensor:
+    """The logits of a Hugging Face model, which returns them inside an output object."""
+    return model(x).logits
+
+
+def our_logits(model, x: torch.Tensor) -> torch.Tensor:
+    """The logits of a transformer_lab.GPT, which returns them as they are."""
+    return model(x)
+
+
+def training_step(model, logits_of, x: torch.Tensor):
+    """One training step of `model` on the batch x (each position's loss against x itself), as a function to call
+    again and again; logits_of(model, x) gives the logits."""
+    # the same optimizer in every row: fused AdamW, what Hugging Face's Trainer uses by default (torch >= 2.8)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=True)
+
+    def step():
+        logits = logits_of(model, x)
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), x.reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+def repeated(step, steps: int):
+    """`steps` calls of step(), as one run to time."""
+    return lambda: [step() for _ in range(steps)]
+
+
+def training_runs(ours, hf, x: torch.Tensor, steps: int, compile_model: bool, hf_name: str) -> tuple[dict, dict]:
+    """The rows to time, name -> (a run of `steps` training steps, the name of the Hugging Face row it is compared
+    with): Hugging Face, our fast and teaching paths, and with compile_model both fast rows + torch.compile. Also the
+    seconds each compiled row took to compile, "hf" and "ours" (its first run, which is not timed again)."""
+    teaching = tl.set_fast_path(copy.deepcopy(ours), False)  # same weights, its own copy: rows are timed in turn
+    runs = {
+        hf_name: (repeated(training_step(hf.train(), hf_logits, x), steps), hf_name),
+        OURS: (repeated(training_step(ours.train(), our_logits, x), steps), hf_name),
+        "transformer_lab.GPT, tl.set_fast_path(model, False) (teaching path)": (
+            repeated(training_step(teaching.train(), our_logits, x), steps),
+            hf_name,
+        ),
+    }
+    compile_s = {}
+    if compile_model:
+        for who, name, model, logits_of in [
+            ("hf", hf_name + COMPILED, copy.deepcopy(hf), hf_logits),
+            ("ours", OURS + COMPILED, copy.deepcopy(ours), our_logits),
+        ]:
+            start = time.perf_counter()
+            run = repeated(training_step(torch.compile(model.train()), logits_of, x), steps)
+            run()
+            compile_s[who] = time.perf_counter() - start
+            runs[name] = (run, hf_name + COMPILED)
+    return runs, compile_s
+
+
+def time_training(runs: dict) -> tuple[dict[str, list[float]], list[float]]:
+    """The seconds of every row of `runs` in each of ROUNDS rounds, timed in turn with matmul_probe(), and the fp32
+    matmul rate (FLOP/s) that the probe measured in each round."""
+    times = timed_rounds({"matmul": matmul_probe(), **{name: fn for name, (fn, _) in runs.items()}}, repeats=ROUNDS)
+    return times, probe_rates(times.pop("matmul"))
+
+
+def profile_training(hf, ours, x: torch.Tensor, steps: int) -> dict[str, dict[str, float]]:
+    """Milliseconds per step of each part of a training step (step_breakdown), of Hugging Face's model ("hf") and
+    our fast path ("ours"), on copies of them: the median of three profiled runs of `steps` steps, taken in turn."""
+    profiled = {
+        "hf": training_step(copy.deepcopy(hf).train(), hf_logits, x),
+        "ours": training_step(copy.deepcopy(ours).train(), our_logits, x),
+    }
+    rounds = [{who: step_breakdown(step, steps) for who, step in profiled.items()} for _ in range(3)]  # in turn
+    return {who: {name: statistics.median(r[who][name] for r in rounds) for name in rounds[0][who]} for who in profiled}
+
+
+def mfu(seconds: list[float], rates: list[float], tokens: int, flops_per_token: int) -> float:
+    """The median over the rounds of (model FLOP/s) / (matmul FLOP/s), both measured in the round, for a row that
+    trains on `tokens` tokens per run and took `seconds` in each round."""
+    return statistics.median(tokens / t * flops_per_token / rate for t, rate in zip(seconds, rates))
+
+
+def throughput_table(
+    times: dict, runs: dict, rates: list[float], tokens: int, flops_per_token: int, hf_name: str
+) -> str:
+    """The table of the timed rows: tokens/s, speed-ups over Hugging Face eager and in the same mode, and MFU."""
+    rows = []
+    for name, t in times.items():
+        tok_s = tokens / statistics.median(t)
+        rows.append(
+            [
+                name,
+                f"{tok_s:,.0f}",
+                f"**{median_and_quartiles(speedups(times, name, hf_name))}**",
+                median_and_quartiles(speedups(times, name, runs[name][1])),
+                f"{mfu(t, rates, tokens, flops_per_token):.1%}",
+            ]
+        )
+    header = ["model", "training tokens/s", "vs Hugging Face eager", "vs Hugging Face, same mode", "MFU"]
+    return table(header, rows)
+
+
+def breakdown_table(parts: dict[str, dict[str, float]]) -> str:
+    """The table of profile_training's parts, Hugging Face's against ours, and their sums: one training step."""
+    rows = [
+        [
+            name,
+            f"{parts['hf'][name]:.1f}",
+            f"{parts['ours'][name]:.1f}",
+            f"{parts['hf'][name] - parts['ours'][name]:+.1f}",
+        ]
+        for name in parts["hf"]
+    ]
+    totals = {who: sum(p.values()) for who, p in parts.items()}
+    rows.append(
+        [
+            "**one training step**",
+            f"**{totals['hf']:.1f}**",
+            f"**{totals['ours']:.1f}**",
+            f"**{totals['hf'] - totals['ours']:+.1f}**",
+        ]
+    )
+    return table(["part of the step", "Hugging Face (ms)", "ours, fast path (ms)", "difference"], rows)
+
+
+def throughput_prose(
+    label: str, config: tuple, n_params: int, steps: int, compile_s: dict, rates: list[float], hf_mfu: float
+) -> str:
+    """The paragraph above the throughput table: the configuration and the method, the compile times, the matmul
+    rate, and the bound that Hugging Face's MFU sets on any speed-up."""
+    L, H, D, T, B, V = config
+    note = ""
+    if compile_s:
+        note = (
+            f" Compiling took {compile_s['hf']:.0f} s (Hugging Face) and {compile_s['ours']:.0f} s (ours) once, "
+            f"not counted in the rate."
+        )
+    q1, q3 = statistics.quantiles(rates, n=4, method="inclusive")[::2]
+    note += (
+        f" The fp32 matmul rate, ten 1024 × 1024 products timed in every round beside the models: "
+        f"{statistics.median(rates) / 1e9:.0f} GFLOP/s ({q1 / 1e9:.0f}–{q3 / 1e9:.0f}); each round's MFU "
+        f"is taken against that round's rate."
+    )
+    note += (
+        f" Hugging Face's model already turns {hf_mfu:.0%} of that rate into model FLOPs, so no implementation "
+        f"of the same float32 arithmetic could be more than about {1 / hf_mfu:.2f}× faster."
+    )
+    return (
+        f"**{label}**: {L} layers, {H} heads, D={D}, context T={T}, batch B={B}, vocabulary {V}; "
+        f"{n_params:,} non-embedding parameters; every row trains with torch.optim.AdamW(lr=1e-4, fused=True), "
+        f"the optimizer Hugging Face's Trainer picks by default; {steps} steps per timing, the rows timed in turn "
+        f"in {ROUNDS} rounds. Tokens/s is the median over the rounds; a speed-up is taken within each round, "
+        f"between neighbours, and given as the median and, in brackets, the quartiles of the {ROUNDS}.{note}"
+    )
+
+
+def breakdown_prose(label: str, steps: int, parts: dict[str, dict[str, float]]) -> str:
+    """The paragraph above the breakdown table: how it was measured, and the bound that the parts both models share
+    (the matrix products and the attention kernel) set on our speed-up."""
+    totals = {who: sum(p.values()) for who, p in parts.items()}
+    shared = sum(parts["ours"][name] for name in list(STEP_PARTS)[:2])
+    return (
+        f"Where a step's time goes, {label} (three runs of {steps} steps of each model under torch.profiler, "
+        f"taken in turn; the median of each row, in ms per step, and their sum): "
+        f"the matrix products and the attention kernel are the same calls on the same shapes in both models, "
+        f"and they take {shared / totals['ours']:.0%} of our step. Even if everything else cost nothing, our "
+        f"step could be at most {totals['hf'] / shared:.2f}× faster than Hugging Face's."
+    )
 
 
 def bench_training(steps: int, compile_model: bool) -> str:
-    from transformers import GPT2Config, GPT2LMHeadModel
+    """For each of TRAINING_CONFIGS: the throughput of every row against Hugging Face's, with MFU, then where a
+    step's time goes in Hugging Face's model and ours, each table under its paragraph."""
     from transformers.utils import logging
 
     logging.set_verbosity_error()
     sections = []
-    for label, (L, H, D, T, B, V) in TRAINING_CONFIGS.items():
-        tl.set_seed(0)
-        ours = tl.GPT(tl.GPTConfig(vocab_size=V, block_size=T, n_layer=L, n_head=H, d_model=D))
-        hf = GPT2LMHeadModel(GPT2Config(vocab_size=V, n_positions=T, n_layer=L, n_head=H, n_embd=D, resid_pdrop=0.0,
-                                        embd_pdrop=0.0, attn_pdrop=0.0, bos_token_id=None, eos_token_id=None))  # fmt: skip
-        x = torch.randint(0, V, (B, T))
-        n_params = sum(p.numel() for n, p in ours.named_parameters() if not n.startswith(("wte", "wpe")))
-        flops_per_token = tl.training_flops_per_token(ours)  # 6 * n_params + 12 * L * T * D
-
-        def step_of(model, logits_of):
-            # the same optimizer in every row: fused AdamW, what Hugging Face's Trainer uses by default (torch >= 2.8)
-            opt = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=True)
-
-            def step():
-                logits = logits_of(model, x)
-                loss = torch.nn.functional.cross_entropy(logits.reshape(-1, V), x.reshape(-1))
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-
-            return step
-
-        def steps_of(model, logits_of):
-            step = step_of(model, logits_of)
-            return lambda: [step() for _ in range(steps)]
-
-        hf_logits, our_logits = (lambda m, x: m(x).logits), (lambda m, x: m(x))
+    for label, config in TRAINING_CONFIGS.items():
+        ours, hf, x = training_models(*config)
         hf_name = f"Hugging Face GPT2LMHeadModel ({hf.config._attn_implementation} attention)"
-        fast = ours  # a new GPT is on the fast path
-        teaching = copy.deepcopy(ours).set_fast_path(False)  # same weights, its own copy: rows are timed in turn
-        runs = {  # name -> (the steps to time, the Hugging Face row it is compared with)
-            hf_name: (steps_of(hf.train(), hf_logits), hf_name),
-            "transformer_lab.GPT, default (fast path)": (steps_of(fast.train(), our_logits), hf_name),
-            "transformer_lab.GPT, set_fast_path(False) (teaching path)": (steps_of(teaching.train(), our_logits), hf_name),
-        }
-        note = ""
-        if compile_model:
-            compile_s = {}
-            for name, model, logits_of in [
-                (f"{hf_name} + torch.compile", copy.deepcopy(hf), hf_logits),
-                ("transformer_lab.GPT, default (fast path) + torch.compile", copy.deepcopy(fast), our_logits),
-            ]:
-                start = time.perf_counter()
-                run = steps_of(torch.compile(model.train()), logits_of)
-                run()
-                compile_s[name] = time.perf_counter() - start
-                runs[name] = (run, f"{hf_name} + torch.compile")
-            note = (f" Compiling took {compile_s[f'{hf_name} + torch.compile']:.0f} s (Hugging Face) and "
-                    f"{compile_s['transformer_lab.GPT, default (fast path) + torch.compile']:.0f} s (ours) once, "
-                    f"not counted in the rate.")  # fmt: skip
-        times = timed_rounds({"matmul": matmul_probe(), **{name: fn for name, (fn, _) in runs.items()}}, repeats=ROUNDS)
-        rates = probe_rates(times.pop("matmul"))  # FLOP/s in each round
-
-        def mfu(name):  # the median over the rounds of (model FLOP/s) / (matmul FLOP/s), both measured in the round
-            return statistics.median(steps * B * T / t * flops_per_token / rate for t, rate in zip(times[name], rates))
-
-        rows = []
-        for name, t in times.items():
-            tok_s = steps * B * T / statistics.median(t)
-            rows.append([name, f"{tok_s:,.0f}", f"**{median_and_quartiles(speedups(times, name, hf_name))}**",
-                         median_and_quartiles(speedups(times, name, runs[name][1])), f"{mfu(name):.1%}"])  # fmt: skip
-        hf_mfu = mfu(hf_name)
-        q1, q3 = statistics.quantiles(rates, n=4, method="inclusive")[::2]
-        note += (f" The fp32 matmul rate, ten 1024 × 1024 products timed in every round beside the models: "
-                 f"{statistics.median(rates) / 1e9:.0f} GFLOP/s ({q1 / 1e9:.0f}–{q3 / 1e9:.0f}); each round's MFU "
-                 f"is taken against that round's rate.")  # fmt: skip
-        note += (f" Hugging Face's model already turns {hf_mfu:.0%} of that rate into model FLOPs, so no implementation "
-                 f"of the same float32 arithmetic could be more than about {1 / hf_mfu:.2f}× faster.")  # fmt: skip
-        head = (f"**{label}**: {L} layers, {H} heads, D={D}, context T={T}, batch B={B}, vocabulary {V}; "
-                f"{n_params:,} non-embedding parameters; every row trains with torch.optim.AdamW(lr=1e-4, fused=True), "
-                f"the optimizer Hugging Face's Trainer picks by default; {steps} steps per timing, the rows timed in turn in "
-                f"{ROUNDS} rounds. Tokens/s is the median over the rounds; a speed-up is taken within each round, "
-                f"between neighbours, and given as the median and, in brackets, the quartiles of the {ROUNDS}.{note}")  # fmt: skip
-        header = ["model", "training tokens/s", "vs Hugging Face eager", "vs Hugging Face, same mode", "MFU"]
-        sections.append(head + "\n\n" + table(header, rows))
-        profiled = {"hf": step_of(copy.deepcopy(hf).train(), hf_logits),
-                    "ours": step_of(copy.deepcopy(fast).train(), our_logits)}  # fmt: skip
-        rounds = [{who: step_breakdown(step, steps) for who, step in profiled.items()} for _ in range(3)]  # in turn
-        parts = {who: {name: statistics.median(r[who][name] for r in rounds) for name in rounds[0][who]}
-                 for who in profiled}  # fmt: skip
-        rows = [[name, f"{parts['hf'][name]:.1f}", f"{parts['ours'][name]:.1f}",
-                 f"{parts['hf'][name] - parts['ours'][name]:+.1f}"] for name in parts["hf"]]  # fmt: skip
-        totals = {who: sum(p.values()) for who, p in parts.items()}
-        rows.append(["**one training step**", f"**{totals['hf']:.1f}**", f"**{totals['ours']:.1f}**",
-                     f"**{totals['hf'] - totals['ours']:+.1f}**"])  # fmt: skip
-        shared = sum(parts["ours"][name] for name in list(STEP_PARTS)[:2])
+        n_params = tl.non_embedding_parameters(ours)
+        runs, compile_s = training_runs(ours, hf, x, steps, compile_model, hf_name)
+        times, rates = time_training(runs)
+        parts = profile_training(hf, ours, x, steps)
+        tokens, flops_per_token = steps * x.numel(), tl.training_flops_per_token(ours)
+        hf_mfu = mfu(times[hf_name], rates, tokens, flops_per_token)
         sections.append(
-            f"Where a step's time goes, {label} (three runs of {steps} steps of each model under torch.profiler, "
-            f"taken in turn; the median of each row, in ms per step, and their sum): "
-            f"the matrix products and the attention kernel are the same calls on the same shapes in both models, "
-            f"and they take {shared / totals['ours']:.0%} of our step. Even if everything else cost nothing, our "
-            f"step could be at most {totals['hf'] / shared:.2f}× faster than Hugging Face's.\n\n"
-            + table(["part of the step", "Hugging Face (ms)", "ours, fast path (ms)", "difference"], rows)
-        )  # fmt: skip
+            throughput_prose(label, config, n_params, steps, compile_s, rates, hf_mfu)
+            + "\n\n"
+            + throughput_table(times, runs, rates, tokens, flops_per_token, hf_name)
+        )
+        sections.append(breakdown_prose(label, steps, parts) + "\n\n" + breakdown_table(parts))
     return "\n\n".join(sections)
 
 
@@ -359,14 +522,20 @@ def bench_time_to_quality() -> str:
 
     def addition(make_eval):
         tl.set_seed(0)
-        config = tl.GPTConfig(vocab_size=tok.vocab_size, block_size=8, n_layer=2, n_head=4, d_model=64)
+        config = tl.GPTConfig(vocab_size=tok.vocab_size, block_size=8, n_layers=2, n_heads=4, d_model=64)
         model = tl.GPT(config)
         eval_fn = make_eval(lambda m: tasks.addition_accuracy(m, heldout, n_digits=2))
-        return tasks.train_addition(model, train_ids, n_digits=2, tokenizer=tok, steps=600, eval_fn=eval_fn,
-                                    eval_every=50, progress=False)  # fmt: skip
+        return tasks.train_addition(
+            model, train_ids, n_digits=2, tokenizer=tok, steps=600, eval_fn=eval_fn, eval_every=50, progress=False
+        )
 
-    rows.append(["two-digit addition (chapter 11 GPT, 600-step schedule)", "≥ 99.5% exact match, 1,000 unseen sums",
-                 *seconds_to_target(addition, 0.995)])  # fmt: skip
+    rows.append(
+        [
+            "two-digit addition (chapter 11 GPT, 600-step schedule)",
+            "≥ 99.5% exact match, 1,000 unseen sums",
+            *seconds_to_target(addition, 0.995),
+        ]
+    )
 
     train_dates, heldout_dates = dates.split_dates(n_heldout=2000, seed=0)
     src_tok, tgt_tok = dates.date_tokenizers()
@@ -378,13 +547,21 @@ def bench_time_to_quality() -> str:
         tl.set_seed(0)
         model = tl.Transformer(dates.translator_config(src_tok, tgt_tok))
         eval_fn = make_eval(lambda m: dates.exact_match(m.greedy_decode(test_src, max_len=11), test_pairs, tgt_tok))
-        return dates.train_translator(model, train_src, train_tgt, steps=1500, eval_fn=eval_fn, eval_every=100,
-                                      progress=False)  # fmt: skip
+        return dates.train_translator(
+            model, train_src, train_tgt, steps=1500, eval_fn=eval_fn, eval_every=100, progress=False
+        )
 
-    rows.append(["dates → ISO (chapter 9 translator, 1,500-step schedule)", "≥ 99% exact match, 2,000 unseen dates",
-                 *seconds_to_target(translator, 0.99)])  # fmt: skip
-    note = ("Training seconds until the held-out accuracy, checked every 50 (addition) or 100 (dates) steps, "
-            "first reached the target; the checks themselves are not counted.")  # fmt: skip
+    rows.append(
+        [
+            "dates → ISO (chapter 9 translator, 1,500-step schedule)",
+            "≥ 99% exact match, 2,000 unseen dates",
+            *seconds_to_target(translator, 0.99),
+        ]
+    )
+    note = (
+        "Training seconds until the held-out accuracy, checked every 50 (addition) or 100 (dates) steps, "
+        "first reached the target; the checks themselves are not counted."
+    )
     return note + "\n\n" + table(["task", "target", "time to target", "reached"], rows)
 
 
@@ -395,22 +572,36 @@ def bench_addition_seeds(seeds=range(5), steps: int = 600) -> str:
 
     tok = tasks.addition_tokenizer()
     train_ids, heldout_ids = tasks.addition_split(n_digits=3, n_heldout=2000, seed=0)
-    config = tl.GPTConfig(vocab_size=tok.vocab_size, block_size=11, n_layer=2, n_head=4, d_model=64)
-    heldout = {reverse: tasks.addition_tokens(heldout_ids, n_digits=3, tokenizer=tok, reverse_answer=reverse)
-               for reverse in (False, True)}  # fmt: skip
+    config = tl.GPTConfig(vocab_size=tok.vocab_size, block_size=11, n_layers=2, n_heads=4, d_model=64)
+    heldout = {
+        reverse: tasks.addition_tokens(heldout_ids, n_digits=3, tokenizer=tok, reverse_answer=reverse)
+        for reverse in (False, True)
+    }
     results = {False: [], True: []}  # reverse_answer -> held-out exact match per seed
     for seed in seeds:
         for reverse in (False, True):
             tl.set_seed(seed)
             model = tl.GPT(config)
-            tasks.train_addition(model, train_ids, n_digits=3, tokenizer=tok, reverse_answer=reverse, steps=steps,
-                                 seed=seed, progress=False)  # fmt: skip
+            tasks.train_addition(
+                model,
+                train_ids,
+                n_digits=3,
+                tokenizer=tok,
+                reverse_answer=reverse,
+                steps=steps,
+                seed=seed,
+                progress=False,
+            )
             results[reverse].append(tasks.addition_accuracy(model, heldout[reverse], n_digits=3))
-    rows = [[f"seed {seed}", f"{as_written:.2%}", f"{reversed_:.2%}"]
-            for seed, as_written, reversed_ in zip(seeds, results[False], results[True])]  # fmt: skip
+    rows = [
+        [f"seed {seed}", f"{as_written:.2%}", f"{reversed_:.2%}"]
+        for seed, as_written, reversed_ in zip(seeds, results[False], results[True])
+    ]
     rows.append(["**mean**", *(f"**{statistics.mean(results[r]):.2%}**" for r in (False, True))])
-    note = (f"Held-out exact match on 2,000 unseen three-digit sums after the chapter's {steps}-step schedule, "
-            "the same model and data with the answer written as usual or reversed; only the seed changes.")  # fmt: skip
+    note = (
+        f"Held-out exact match on 2,000 unseen three-digit sums after the chapter's {steps}-step schedule, "
+        "the same model and data with the answer written as usual or reversed; only the seed changes."
+    )
     return note + "\n\n" + table(["seed", "answer as written", "answer reversed"], rows)
 
 
@@ -420,10 +611,17 @@ def bench_addition_seeds_pinned() -> str:
     code branch once, when it loads."""
     pins = dict(item.split("=", 1) for item in os.environ.get("TEST_PINS", "").split())
     if not pins:
-        return (bench_addition_seeds() + "\n\nRun on this process's kernels (TEST_PINS was not set), so seed 0 may "
-                "differ from chapter 11's stored run in the last digits.")  # fmt: skip
-    child = subprocess.run([sys.executable, __file__, "--only", "seeds", "--section"], env={**os.environ, **pins},
-                           capture_output=True, text=True, check=True)  # fmt: skip
+        return (
+            bench_addition_seeds() + "\n\nRun on this process's kernels (TEST_PINS was not set), so seed 0 may "
+            "differ from chapter 11's stored run in the last digits."
+        )
+    child = subprocess.run(
+        [sys.executable, __file__, "--only", "seeds", "--section"],
+        env={**os.environ, **pins},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     pinned = " ".join(f"{name}={value}" for name, value in pins.items() if not name.endswith("_DIR"))
     return child.stdout.strip() + f"\n\nRun in a child process on the tests' kernels: `{pinned}`."
 
@@ -431,17 +629,23 @@ def bench_addition_seeds_pinned() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer tokens and steps, no compile (a smoke test)")
-    parser.add_argument("--only", choices=["kv-cache", "attention", "training", "quality", "seeds"],
-                        help="run one section and print it; the generated page is left as it is")  # fmt: skip
-    parser.add_argument("--section", action="store_true", help=argparse.SUPPRESS)  # print the body of --only's section alone
+    parser.add_argument(
+        "--only",
+        choices=["kv-cache", "attention", "training", "quality", "seeds"],
+        help="run one section and print it; the generated page is left as it is",
+    )
+    # --section: print the body of --only's section alone
+    parser.add_argument("--section", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.manual_seed(0)
     started = time.perf_counter()
     sections_of = {
         "kv-cache": lambda: "### KV cache vs no cache (200 new tokens)\n\n" + bench_kv_cache(20 if args.quick else 200),
         "attention": lambda: "### Teaching attention vs the fused path (causal mask)\n\n" + bench_attention(),
-        "training": lambda: "### Training throughput: transformer_lab.GPT vs Hugging Face GPT-2\n\n"
-        + bench_training(1 if args.quick else 5, compile_model=not args.quick),
+        "training": lambda: (
+            "### Training throughput: transformer_lab.GPT vs Hugging Face GPT-2\n\n"
+            + bench_training(1 if args.quick else 5, compile_model=not args.quick)
+        ),
         "quality": lambda: "### Time to quality\n\n" + bench_time_to_quality(),
         "seeds": lambda: "### Three-digit addition over five seeds (chapter 11)\n\n" + bench_addition_seeds_pinned(),
     }
@@ -453,8 +657,10 @@ def main() -> None:
     slow = ("quality", "seeds")
     chosen = [args.only] if args.only else [name for name in sections_of if not (args.quick and name in slow)]
     sections = [f"Machine: {machine()}"] + [sections_of[name]() for name in chosen]
-    sections.append(f"All of the above measured in one run of `python benchmarks/bench_models.py`, "
-                    f"{time.perf_counter() - started:.0f} s.")
+    sections.append(
+        f"All of the above measured in one run of `python benchmarks/bench_models.py`, "
+        f"{time.perf_counter() - started:.0f} s."
+    )
     report = "\n\n".join(sections) + "\n"
     print(report)
     if not (args.quick or args.only):

@@ -22,6 +22,7 @@ makers, and AdamW's for-loop update takes `exp_avg_sq.sqrt()` at every step. The
 last bit, so the course trains with it; the two `AdamW step` lines below show both updates on one set of
 gradients, and the model traces use the fused one.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,12 +52,19 @@ def digest(*tensors: torch.Tensor) -> str:
 
 
 def cpu_name() -> str:
-    return next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                 if line.startswith("model name")), platform.processor())
+    return next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
 
 
 def machine() -> str:
-    return f"{cpu_name()}; torch {torch.__version__}; {torch.get_num_threads()} threads; capability {torch.backends.cpu.get_cpu_capability()}"
+    capability = torch.backends.cpu.get_cpu_capability()
+    return f"{cpu_name()}; torch {torch.__version__}; {torch.get_num_threads()} threads; capability {capability}"
 
 
 def kernel_lines() -> list[str]:
@@ -71,12 +79,25 @@ def kernel_lines() -> list[str]:
         lines.append(f"bmm {batch}x{t}x{d}: {digest(q @ k.transpose(1, 2), (q @ k.transpose(1, 2)) @ k)}")
     x = torch.randn(64, 1000, generator=g)
     unary = {
-        "exp": torch.exp, "tanh": torch.tanh, "erf": torch.erf, "sigmoid": torch.sigmoid, "sqrt": lambda t: t.abs().sqrt(),
-        "rsqrt": lambda t: t.abs().rsqrt(), "log": lambda t: t.abs().log(), "pow3": lambda t: t.pow(3),
-        "relu": F.relu, "gelu (erf; oneDNN)": F.gelu, "gelu tanh": lambda t: F.gelu(t, approximate="tanh"),
-        "softmax": lambda t: t.softmax(-1), "log_softmax": lambda t: t.log_softmax(-1),
-        "layer_norm": lambda t: F.layer_norm(t, (1000,)), "tl.LayerNorm": tl.LayerNorm(1000),
-        "sum": lambda t: t.sum(-1), "mean": lambda t: t.mean(), "var": lambda t: t.var(-1), "norm": torch.linalg.vector_norm,
+        "exp": torch.exp,
+        "tanh": torch.tanh,
+        "erf": torch.erf,
+        "sigmoid": torch.sigmoid,
+        "sqrt": lambda t: t.abs().sqrt(),
+        "rsqrt": lambda t: t.abs().rsqrt(),
+        "log": lambda t: t.abs().log(),
+        "pow3": lambda t: t.pow(3),
+        "relu": F.relu,
+        "gelu (erf; oneDNN)": F.gelu,
+        "gelu tanh": lambda t: F.gelu(t, approximate="tanh"),
+        "softmax": lambda t: t.softmax(-1),
+        "log_softmax": lambda t: t.log_softmax(-1),
+        "layer_norm": lambda t: F.layer_norm(t, (1000,)),
+        "tl.LayerNorm": tl.LayerNorm(1000),
+        "sum": lambda t: t.sum(-1),
+        "mean": lambda t: t.mean(),
+        "var": lambda t: t.var(-1),
+        "norm": torch.linalg.vector_norm,
     }
     for name, f in unary.items():
         xg = x.clone().requires_grad_()
@@ -92,10 +113,14 @@ def kernel_lines() -> list[str]:
         lines.append(f"{name}: {digest(*adamw_steps(**options))}")
     torch.manual_seed(0)
     rng = {
-        "rand": lambda: torch.rand(10_000), "randn": lambda: torch.randn(10_000), "randint": lambda: torch.randint(0, 10, (10_000,)),
-        "randperm": lambda: torch.randperm(1000), "bernoulli_(p) (F.dropout's mask)": lambda: torch.empty(10_000).bernoulli_(0.9),
+        "rand": lambda: torch.rand(10_000),
+        "randn": lambda: torch.randn(10_000),
+        "randint": lambda: torch.randint(0, 10, (10_000,)),
+        "randperm": lambda: torch.randperm(1000),
+        "bernoulli_(p) (F.dropout's mask)": lambda: torch.empty(10_000).bernoulli_(0.9),
         "bernoulli(probabilities)": lambda: torch.bernoulli(torch.full((10_000,), 0.9)),
-        "multinomial": lambda: torch.multinomial(torch.rand(100, 50), 1), "exponential_": lambda: torch.empty(10_000).exponential_(),
+        "multinomial": lambda: torch.multinomial(torch.rand(100, 50), 1),
+        "exponential_": lambda: torch.empty(10_000).exponential_(),
         "dropout p=0.1": lambda: F.dropout(torch.ones(10_000), 0.1),
     }
     for name, f in rng.items():
@@ -134,8 +159,8 @@ def _encoder_tagger():
     class Tagger(nn.Module):  # chapters 1, 5 and 7: embeddings, one pre-LN encoder layer (ReLU), a head
         def __init__(self):
             super().__init__()
-            self.embed, self.pos = nn.Embedding(8, 32), tl.LearnedPositionalEmbedding(10, 32)
-            self.layer = tl.EncoderLayer(32, n_heads=2, d_ff=128, norm_first=True)
+            self.embed, self.pos = nn.Embedding(8, 32), tl.LearnedPositionalEmbedding(max_len=10, d_model=32)
+            self.layer = tl.EncoderLayer(d_model=32, n_heads=2, d_ff=128, norm_first=True)
             self.norm, self.head = tl.LayerNorm(32), nn.Linear(32, 8)
 
         def forward(self, x):
@@ -163,7 +188,7 @@ def _vit():
 
 
 def _gpt():
-    model = tl.GPT(tl.GPTConfig(vocab_size=20, block_size=16, n_layer=2, n_head=4, d_model=64))
+    model = tl.GPT(tl.GPTConfig(vocab_size=20, block_size=16, n_layers=2, n_heads=4, d_model=64))
     g = torch.Generator().manual_seed(1)
 
     def batch(step):
@@ -174,8 +199,18 @@ def _gpt():
 
 
 def _translator():
-    cfg = tl.TransformerConfig(src_vocab_size=71, tgt_vocab_size=15, d_model=64, n_heads=4, n_layers=1, d_ff=128,
-                               dropout=0.0, max_len=40, activation="gelu", norm_first=True)
+    cfg = tl.TransformerConfig(
+        src_vocab_size=71,
+        tgt_vocab_size=15,
+        d_model=64,
+        n_heads=4,
+        n_layers=1,
+        d_ff=128,
+        dropout=0.0,
+        max_len=40,
+        activation="gelu",
+        norm_first=True,
+    )
     model = tl.Transformer(cfg)
     g = torch.Generator().manual_seed(1)
 
@@ -193,7 +228,7 @@ def _translator():
 
 
 def _text_to_image():
-    cfg = TextToImageConfig(text_vocab_size=30, max_text_len=12, levels=4, n_layer=2, n_head=4, d_model=64, d_ff=128)
+    cfg = TextToImageConfig(text_vocab_size=30, max_text_len=12, levels=4, n_layers=2, n_heads=4, d_model=64, d_ff=128)
     model = TextToImage(cfg)
     g = torch.Generator().manual_seed(1)
 
@@ -205,8 +240,13 @@ def _text_to_image():
     return model, batch, lambda m, b: m.loss(*b)
 
 
-MODELS = {"encoder, ReLU": _encoder_tagger, "ViT": _vit, "GPT": _gpt, "translator, GELU": _translator,
-          "text to image": _text_to_image}
+MODELS = {
+    "encoder, ReLU": _encoder_tagger,
+    "ViT": _vit,
+    "GPT": _gpt,
+    "translator, GELU": _translator,
+    "text to image": _text_to_image,
+}
 
 
 def model_lines(name: str, make) -> list[str]:
@@ -227,9 +267,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--save", action="store_true", help="write to benchmarks/fingerprints/<this CPU's name>.txt")
     args = parser.parse_args(argv)
     if args.save:
-        args.out = Path(__file__).parent / "fingerprints" / (re.sub(r"[^a-z0-9]+", "-", cpu_name().lower()).strip("-") + ".txt")
+        args.out = (
+            Path(__file__).parent
+            / "fingerprints"
+            / (re.sub(r"[^a-z0-9]+", "-", cpu_name().lower()).strip("-") + ".txt")
+        )
     torch.set_num_threads(2)
-    lines = [f"# {machine()}", "## kernels"] + kernel_lines() + ["## one training step of each model, operator by operator"]
+    lines = (
+        [f"# {machine()}", "## kernels"] + kernel_lines() + ["## one training step of each model, operator by operator"]
+    )
     for name, make in MODELS.items():
         lines += model_lines(name, make)
     text = "\n".join(lines) + "\n"

@@ -8,6 +8,7 @@ fresh run back (on a quiet machine, so that the timings the book shows are repre
 checked output is the same either way). With --book, the time of a strict book build (into a
 temporary folder) is added.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,9 +22,8 @@ from pathlib import Path
 
 import nbformat
 import torch
-from nbclient import NotebookClient
-
 from bench_models import matmul_flops  # the same probe as the model benchmarks (this folder)
+from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "book" / "_generated" / "notebook_times.md"
@@ -34,7 +34,9 @@ def machine() -> str:
     cpu = platform.machine()
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():
-        cpu = next((l.split(":", 1)[1].strip() for l in cpuinfo.read_text().splitlines() if l.startswith("model name")), cpu)
+        cpu = next(
+            (l.split(":", 1)[1].strip() for l in cpuinfo.read_text().splitlines() if l.startswith("model name")), cpu
+        )
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, torch {torch.__version__}"
 
 
@@ -52,8 +54,11 @@ def build_book() -> float:
     jb = Path(sys.executable).with_name("jupyter-book")
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        subprocess.run([str(jb), "build", str(ROOT), "-W", "-n", "--keep-going", "--path-output", tmp],
-                       check=True, capture_output=True)  # fmt: skip
+        subprocess.run(
+            [str(jb), "build", str(ROOT), "-W", "-n", "--keep-going", "--path-output", tmp],
+            check=True,
+            capture_output=True,
+        )
         return time.perf_counter() - start
 
 
@@ -77,9 +82,11 @@ def main() -> None:
     if args.book:
         rates.append(matmul_flops() / 1e9)
         rows.append(row("`jupyter-book build` (strict)", build_book(), BOOK_BUDGET_S, f"{rates[-1]:.0f}"))
-    state = ("The last column is the machine's float32 matmul rate (1024 × 1024 products), measured just before "
-             "each run: compare it with the same line in the model benchmarks to see whether the machine was as "
-             "fast as usual.")  # fmt: skip
+    state = (
+        "The last column is the machine's float32 matmul rate (1024 × 1024 products), measured just before "
+        "each run: compare it with the same line in the model benchmarks to see whether the machine was as "
+        "fast as usual."
+    )
     header = "| what | seconds | budget | within budget | matmul rate before it (GFLOP/s) |"
     table = "\n".join([f"Measured on: {machine()}. {state}", "", header, "|---|---|---|---|---|", *rows, ""])
     print(table)

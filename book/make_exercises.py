@@ -8,6 +8,7 @@ and `solution-end` cells and everything between them go, except code cells with
 
 `--check` writes nothing and exits 1, naming the files, if exercises/ differs from what it would write.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,7 +26,9 @@ SOLUTION_END = re.compile(r"\A```\{solution-end\}")
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION(?: hint: (?P<hint>.+))?$", re.M)
 END = re.compile(r"^[ \t]*# END SOLUTION$", re.M)
 # An exercise cell: the MyST directive the book renders, which JupyterLab would show as raw text.
-EXERCISE = re.compile(r"\A```\{exercise\}[ \t]+(?P<title>[^\n]+)\n(?::[\w-]+:[^\n]*\n)*\n*(?P<body>.*?)\n```\s*\Z", re.S)
+EXERCISE = re.compile(
+    r"\A```\{exercise\}[ \t]+(?P<title>[^\n]+)\n(?::[\w-]+:[^\n]*\n)*\n*(?P<body>.*?)\n```\s*\Z", re.S
+)
 
 BANNER = """\
 > **Learner's edition** of chapter "{title}". Each exercise at the end of the chapter is a stub that
@@ -43,7 +46,9 @@ def stub_out(source: str) -> str:
                 raise ValueError(f"line {n}: a second BEGIN SOLUTION before END SOLUTION")
             if not begin["hint"]:
                 raise ValueError(f"line {n}: write the hint on the marker: `# BEGIN SOLUTION hint: ...`")
-            out.append(f"{begin['indent']}raise NotImplementedError({'Your code here. Hint: ' + begin['hint'].strip()!r})")
+            out.append(
+                f"{begin['indent']}raise NotImplementedError({'Your code here. Hint: ' + begin['hint'].strip()!r})"
+            )
             inside = True
         elif end:
             if not inside:
@@ -59,8 +64,13 @@ def stub_out(source: str) -> str:
 def learner_edition(chapter: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
     """The chapter with its solutions cut out and its outputs cleared."""
     edition = nbformat.v4.new_notebook(metadata=chapter.metadata)
-    title = next(line[2:] for c in chapter.cells if c.cell_type == "markdown" for line in c.source.splitlines()
-                 if line.startswith("# "))
+    title = next(
+        line[2:]
+        for c in chapter.cells
+        if c.cell_type == "markdown"
+        for line in c.source.splitlines()
+        if line.startswith("# ")
+    )
     edition.cells.append(nbformat.v4.new_markdown_cell(BANNER.format(title=title, name=name)))
     in_solution, number = None, 0
     for n, cell in enumerate(chapter.cells):

@@ -1,4 +1,5 @@
 """Draw the book's own figures (not the notebooks'): python book/make_figures.py"""
+
 from pathlib import Path
 
 import matplotlib
@@ -11,7 +12,11 @@ HERE = Path(__file__).parent
 PARTS = [
     ("Attention", ["1 Why attention", "2 Tokens", "3 Self-attention", "4 Multi-head", "5 Positions"], "#dbe9f6"),
     ("The model", ["6 The block", "7 Encoder", "8 Decoder", "9 Translator"], "#e3f1dc"),
-    ("Beyond", ["10 Generating", "11 GPT", "12 ViT", "13 Text to image", "14 Hugging Face", "15 Scaling up"], "#f8e6d2"),
+    (
+        "Beyond",
+        ["10 Generating", "11 GPT", "12 ViT", "13 Text to image", "14 Hugging Face", "15 Scaling up"],
+        "#f8e6d2",
+    ),
 ]
 
 

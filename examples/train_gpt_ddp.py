@@ -6,6 +6,7 @@
 Every rank draws the same global batch (same seed) and trains on its own slice of it. Each rank
 writes its final weights and the global-batch loss of every step to OUT/rank{R}.pt.
 """
+
 import argparse
 from pathlib import Path
 
@@ -24,7 +25,7 @@ def main() -> None:
 
     ctx = setup_distributed()
     tl.set_seed(0)  # the same initial weights on every rank
-    config = tl.GPTConfig(vocab_size=32, block_size=16, n_layer=2, n_head=2, d_model=32)
+    config = tl.GPTConfig(vocab_size=32, block_size=16, n_layers=2, n_heads=2, d_model=32)
     model = wrap_model(tl.GPT(config), ctx)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, fused=True)
 
@@ -35,7 +36,13 @@ def main() -> None:
         return tokens[:, :-1], tokens[:, 1:]
 
     history = tl.train(
-        model, optimizer, get_batch, tl.cross_entropy_loss, steps=args.steps, progress=ctx.is_main, desc=f"rank {ctx.rank}"
+        model,
+        optimizer,
+        get_batch,
+        tl.cross_entropy_loss,
+        steps=args.steps,
+        progress=ctx.is_main,
+        desc=f"rank {ctx.rank}",
     )
     global_losses = [all_reduce_mean(loss, ctx) for loss in history.losses]
     plain_model = model.module if hasattr(model, "module") else model

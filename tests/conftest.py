@@ -3,6 +3,7 @@
 Test modules import the helpers by name (`from conftest import perturb_, assert_close_f32`); pytest puts
 this directory on sys.path because `tests/` has no __init__.py.
 """
+
 import math
 
 import matplotlib

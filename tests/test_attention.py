@@ -3,6 +3,7 @@
 Shapes are deliberately all different (B=2, H=3, T_q=5, T_k=7, d_k=4, d_v=6) so that a transposed
 or mixed-up dimension cannot pass by accident. Bad input is in test_errors.py.
 """
+
 import math
 
 import pytest
@@ -10,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 import transformer_lab as tl
+
 from conftest import assert_close_f32
 
 B, H, T_Q, T_K, D_K, D_V = 2, 3, 5, 7, 4, 6

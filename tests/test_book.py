@@ -1,4 +1,5 @@
 """The book builds strictly (warnings are errors) and the built site is complete."""
+
 import re
 import subprocess
 import sys
@@ -20,8 +21,12 @@ def toc_files() -> list[str]:
 def site(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("book")
     jb = Path(sys.executable).with_name("jupyter-book")
-    result = subprocess.run([str(jb), "build", str(ROOT), "-W", "-n", "--keep-going", "--path-output", str(out)],
-                            capture_output=True, text=True, timeout=600)  # fmt: skip
+    result = subprocess.run(
+        [str(jb), "build", str(ROOT), "-W", "-n", "--keep-going", "--path-output", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-5000:]
     problems = [line for line in log.splitlines() if re.search(r"\b(WARNING|ERROR)\b", line)]
@@ -75,7 +80,9 @@ def test_notebooks_were_run_top_to_bottom():
     for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
-        assert [c.execution_count for c in code] == list(range(1, len(code) + 1)), f"{path.name}: run it in a fresh kernel"
+        assert [c.execution_count for c in code] == list(range(1, len(code) + 1)), (
+            f"{path.name}: run it in a fresh kernel"
+        )
         assert not any(o.output_type == "error" for c in code for o in c.outputs), f"{path.name} stores an error"
         assert "torch.set_num_threads(2)" in code[0].source, f"{path.name}: first cell must be the set-up"
 

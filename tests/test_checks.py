@@ -1,4 +1,5 @@
 """The exercise checkers: they accept correct code however it is written, and name the mistakes they know."""
+
 import importlib
 import math
 import re
@@ -82,8 +83,10 @@ class MHAEinsum(tl.MultiHeadAttention):
     """Heads with einops, attention with einsum and a -1e9 fill."""
 
     def forward(self, query, key, value, mask=None):
-        q, k, v = (rearrange(proj(x), "b t (h d) -> b h t d", h=self.n_heads)
-                   for proj, x in ((self.q_proj, query), (self.k_proj, key), (self.v_proj, value)))  # fmt: skip
+        q, k, v = (
+            rearrange(proj(x), "b t (h d) -> b h t d", h=self.n_heads)
+            for proj, x in ((self.q_proj, query), (self.k_proj, key), (self.v_proj, value))
+        )
         out, self.attn_weights = attention_einsum(q, k, v, mask)
         return self.out_proj(rearrange(out, "b h t d -> b t (h d)"))
 
@@ -330,7 +333,7 @@ CORRECT = {
     check_encoder_layer: [tl.EncoderLayer, EncoderLayerSublayers, EncoderLayerBranches],
     check_decoder_layer: [tl.DecoderLayer, DecoderLayerSublayers, DecoderLayerBranches],
     check_greedy_decode: [tl.greedy_decode, greedy_no_early_stop, greedy_per_row],
-    check_beam_search: [tl.beam_search, checks.generation._beam, beam_rows_padded],
+    check_beam_search: [tl.beam_search, checks.generation.beam_one_at_a_time, beam_rows_padded],
     check_top_k_filter: [tl.top_k_filter, top_k_sorted, top_k_loop],
     check_top_p_filter: [tl.top_p_filter, top_p_shift_right, top_p_loop],
     check_kv_cache_step: [lambda model, idx, n: model.generate(idx, n), kv_generate_loop, kv_generate_token_by_token],
@@ -395,8 +398,15 @@ def test_names_each_known_mistake(check, mistake):
 
 
 @pytest.mark.parametrize(
-    "check", [checks.check_next_token_loss, checks.check_gpt_block, checks.check_label_smoothed_cross_entropy,
-              checks.check_warmup_cosine], ids=lambda c: c.__name__)  # fmt: skip
+    "check",
+    [
+        checks.check_next_token_loss,
+        checks.check_gpt_block,
+        checks.check_label_smoothed_cross_entropy,
+        checks.check_warmup_cosine,
+    ],
+    ids=lambda c: c.__name__,
+)
 def test_the_mistakes_differ_from_the_reference_on_the_first_case(check):
     """For these checkers each known mistake is caught on the first input already, so its hint is the one the
     learner sees."""
@@ -481,8 +491,11 @@ def test_modified_input_in_place():
     def masks_in_place(logits, k):
         return logits.masked_fill_(logits < logits.topk(k).values[..., -1:], float("-inf"))
 
-    cases = ((check_scaled_dot_product_attention, divides_q_in_place, "q"), (check_layer_norm, CentresInPlace, "x"),
-             (check_top_k_filter, masks_in_place, "logits"))  # fmt: skip
+    cases = (
+        (check_scaled_dot_product_attention, divides_q_in_place, "q"),
+        (check_layer_norm, CentresInPlace, "x"),
+        (check_top_k_filter, masks_in_place, "logits"),
+    )
     for check, candidate, arg in cases:
         with pytest.raises(AssertionError, match=f"changed its input `{arg}` in place"):
             check(candidate)

@@ -1,4 +1,5 @@
 """The chapter-11 checkers (next-token loss, GPT block): they accept correct code and name known mistakes."""
+
 import re
 
 import pytest
@@ -7,8 +8,7 @@ import torch.nn.functional as F
 from einops import rearrange
 
 import transformer_lab as tl
-from transformer_lab.checks import check_gpt_block, check_next_token_loss
-from transformer_lab.checks import gpt
+from transformer_lab.checks import check_gpt_block, check_next_token_loss, gpt
 from transformer_lab.gpt import Block
 
 # ----------------------------------------------------------------------------------------------------
@@ -38,7 +38,9 @@ class BlockLoop(Block):
     """The two residual steps as one loop over (norm, sublayer) pairs."""
 
     def forward(self, x, mask, rotary=None, kv_cache=None, is_causal=False):
-        attend = lambda h: self.attn(h, h, h, mask, rotary=rotary, kv_cache=kv_cache, is_causal=is_causal)
+        def attend(h):
+            return self.attn(h, h, h, mask, rotary=rotary, kv_cache=kv_cache, is_causal=is_causal)
+
         for norm, sublayer in ((self.ln_1, attend), (self.ln_2, self.mlp)):
             x = x + sublayer(norm(x))
         return x
@@ -101,7 +103,7 @@ def test_the_reference_is_the_loss_the_chapter_trains_with():
     """The checker's reference is tl.cross_entropy_loss on (tokens[:, :-1], tokens[:, 1:]) through a real GPT:
     by causality, the logits of the whole sequence at positions < T - 1 are the logits of its prefix."""
     tl.set_seed(0)
-    model = tl.GPT(tl.GPTConfig(vocab_size=13, block_size=9, n_layer=1, n_head=2, d_model=16)).eval()
+    model = tl.GPT(tl.GPTConfig(vocab_size=13, block_size=9, n_layers=1, n_heads=2, d_model=16)).eval()
     tokens = torch.randint(0, 13, (3, 9), generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         chapter = tl.cross_entropy_loss(model, (tokens[:, :-1], tokens[:, 1:]))
@@ -118,11 +120,15 @@ def test_wrong_types_are_explained():
         check_next_token_loss(Block)
 
 
-@pytest.mark.parametrize("cls, hint", [
-    (BlockOwnAttention, "your forward never calls self.attn"),
-    (BlockWithoutHint, "does not pass is_causal on to self.attn"),
-    (BlockOldSignature, "Keep the package's signature"),
-], ids=lambda v: getattr(v, "__name__", ""))  # fmt: skip
+@pytest.mark.parametrize(
+    "cls, hint",
+    [
+        (BlockOwnAttention, "your forward never calls self.attn"),
+        (BlockWithoutHint, "does not pass is_causal on to self.attn"),
+        (BlockOldSignature, "Keep the package's signature"),
+    ],
+    ids=lambda v: getattr(v, "__name__", ""),
+)
 def test_a_block_with_the_right_numbers_must_still_hand_its_arguments_to_attention(cls, hint):
     with pytest.raises(AssertionError, match=re.escape(hint)):
         check_gpt_block(cls)

@@ -1,4 +1,5 @@
 """The chapter 14 checkers (Hugging Face's Conv1D and GPT-2's GELU): correct code passes, known mistakes are named."""
+
 import math
 import re
 
@@ -9,7 +10,7 @@ from transformers.pytorch_utils import Conv1D
 
 import transformer_lab as tl
 from transformer_lab.checks import check_conv1d_to_linear, check_gelu_tanh, hugging_face
-from transformer_lab.gpt import linear_from_conv1d
+from transformer_lab.hugging_face import linear_from_conv1d
 
 
 def conv1d_copy_into(conv):
@@ -46,9 +47,13 @@ def gelu_tanh_sigmoid(x):
 
 CORRECT = {
     check_conv1d_to_linear: [linear_from_conv1d, conv1d_copy_into, conv1d_load_state_dict, conv1d_new_parameters],
-    check_gelu_tanh: [tl.layers.ACTIVATIONS["gelu_tanh"], gelu_tanh_formula, gelu_tanh_sigmoid,
-                      nn.GELU(approximate="tanh")],
-}  # fmt: skip
+    check_gelu_tanh: [
+        tl.layers.ACTIVATIONS["gelu_tanh"],
+        gelu_tanh_formula,
+        gelu_tanh_sigmoid,
+        nn.GELU(approximate="tanh"),
+    ],
+}
 
 MISTAKES = {
     check_conv1d_to_linear: hugging_face.CONV1D_MISTAKES,
@@ -107,4 +112,3 @@ def test_the_checkers_leave_the_random_state_alone():
     with pytest.raises(AssertionError):
         check_conv1d_to_linear(hugging_face.CONV1D_MISTAKES[0].impl)
     assert torch.equal(state, torch.random.get_rng_state())
-

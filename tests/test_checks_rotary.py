@@ -50,7 +50,7 @@ MISTAKES = {check_rotary: rotary.ROTARY_MISTAKES}
 
 def test_it_wants_a_subclass_of_rotary_embedding():
     with pytest.raises(AssertionError, match=r"a subclass of tl\.RotaryEmbedding"):
-        check_rotary(tl.RotaryEmbedding(8, 16))
+        check_rotary(tl.RotaryEmbedding(head_dim=8, max_len=16))
 
 
 def test_the_rotation_of_a_pair_is_checked_in_place():
@@ -63,4 +63,3 @@ def test_the_rotation_of_a_pair_is_checked_in_place():
 
     with pytest.raises(AssertionError, match=r"Case 1 of 4: queries \(B, H, T, head_dim\), start=0"):
         check_rotary(FirstPairOnly)
-

@@ -1,5 +1,6 @@
 """The chapter-1 checkers (softmax, attention pooling): they accept correct code however it is written, and name
 the mistakes they know."""
+
 import math
 
 import pytest
@@ -50,4 +51,3 @@ MISTAKES = {
 def test_the_naive_softmax_is_caught_on_large_scores():
     with pytest.raises(AssertionError, match=r"Case 4 of 6: large scores, around 1000.*\n.*overflows"):
         check_softmax(lambda x: x.exp() / x.exp().sum(-1, keepdim=True))
-

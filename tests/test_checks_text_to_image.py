@@ -60,4 +60,3 @@ def test_the_checkers_leave_the_random_state_alone():
     with pytest.raises(AssertionError):
         check_image_to_tokens(checks_t2i._tokens_floored)
     assert torch.equal(state, torch.get_rng_state())
-

@@ -15,8 +15,7 @@ def pad_with_lists(sequences, pad_id):
 
 
 def pad_with_torch(sequences, pad_id):
-    return torch.nn.utils.rnn.pad_sequence([torch.tensor(s) for s in sequences], batch_first=True,
-                                           padding_value=pad_id)  # fmt: skip
+    return torch.nn.utils.rnn.pad_sequence([torch.tensor(s) for s in sequences], batch_first=True, padding_value=pad_id)
 
 
 def embed_one_hot(ids, weight):
@@ -48,4 +47,3 @@ def test_a_list_of_lists_is_not_a_tensor():
 def test_a_float_one_hot_of_the_wrong_width_is_reported_as_its_error():
     with pytest.raises(AssertionError, match="raised RuntimeError"):
         check_embedding_lookup(lambda ids, weight: F.one_hot(ids).float() @ weight)  # width max(id) + 1, not V
-

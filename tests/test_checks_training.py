@@ -1,4 +1,5 @@
 """The chapter-9 checkers (label smoothing, warmup + cosine): they accept correct code and name known mistakes."""
+
 import math
 import re
 
@@ -7,8 +8,7 @@ import torch
 import torch.nn.functional as F
 
 import transformer_lab as tl
-from transformer_lab.checks import check_label_smoothed_cross_entropy, check_warmup_cosine
-from transformer_lab.checks import training
+from transformer_lab.checks import check_label_smoothed_cross_entropy, check_warmup_cosine, training
 
 # ----------------------------------------------------------------------------------------------------
 # Correct implementations written differently from the package's
@@ -18,8 +18,12 @@ from transformer_lab.checks import training
 def smoothed_with_torch(logits, target, smoothing=0.1, ignore_index=None):
     """PyTorch's own label smoothing spreads it over all V classes, as the package does."""
     V = logits.shape[-1]
-    return F.cross_entropy(logits.reshape(-1, V), target.reshape(-1), label_smoothing=smoothing,
-                           ignore_index=-100 if ignore_index is None else ignore_index)  # fmt: skip
+    return F.cross_entropy(
+        logits.reshape(-1, V),
+        target.reshape(-1),
+        label_smoothing=smoothing,
+        ignore_index=-100 if ignore_index is None else ignore_index,
+    )
 
 
 def smoothed_soft_target(logits, target, smoothing=0.1, ignore_index=None):
@@ -65,10 +69,14 @@ def cosine_with_torch(step, warmup_steps, total_steps, min_ratio=0.0):
 
 
 CORRECT = {
-    check_label_smoothed_cross_entropy: [tl.label_smoothed_cross_entropy, smoothed_with_torch, smoothed_soft_target,
-                                         smoothed_loop],
+    check_label_smoothed_cross_entropy: [
+        tl.label_smoothed_cross_entropy,
+        smoothed_with_torch,
+        smoothed_soft_target,
+        smoothed_loop,
+    ],
     check_warmup_cosine: [tl.warmup_cosine, cosine_piecewise, cosine_with_torch],
-}  # fmt: skip
+}
 
 MISTAKES = {
     check_label_smoothed_cross_entropy: training.LABEL_SMOOTHING_MISTAKES,
@@ -81,4 +89,3 @@ def test_a_schedule_that_returns_a_wrong_type_is_explained():
         check_warmup_cosine(lambda step, warmup_steps, total_steps, min_ratio=0.0: None)
     with pytest.raises(AssertionError, match=re.escape("`loss` is a float, not a torch.Tensor")):
         check_label_smoothed_cross_entropy(lambda *args: tl.label_smoothed_cross_entropy(*args).item())
-

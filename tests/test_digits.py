@@ -1,4 +1,5 @@
 """Chapters 12 and 13: the scikit-learn digits split and the shift augmentation."""
+
 import pytest
 import torch
 
@@ -13,7 +14,9 @@ def test_split_is_fixed_stratified_and_disjoint():
     from sklearn.datasets import load_digits
 
     data = load_digits()
-    original = Counter((tuple((data.images[i].flatten() / 16).tolist()), int(data.target[i])) for i in range(len(data.target)))
+    original = Counter(
+        (tuple((data.images[i].flatten() / 16).tolist()), int(data.target[i])) for i in range(len(data.target))
+    )
     ours = Counter(
         (tuple(x.flatten().tolist()), int(y)) for part in split.values() for x, y in zip(part.images, part.labels)
     )
@@ -22,8 +25,7 @@ def test_split_is_fixed_stratified_and_disjoint():
         assert part.images.shape[1:] == (1, 8, 8) and part.images.dtype == torch.float32
         assert 0 <= part.images.min() and part.images.max() <= 1
         assert torch.bincount(part.labels, minlength=10).min() > 0  # every digit in every part
-    train_share = torch.bincount(split["train"].labels) / torch.bincount(
-        torch.cat([p.labels for p in split.values()]))  # fmt: skip
+    train_share = torch.bincount(split["train"].labels) / torch.bincount(torch.cat([p.labels for p in split.values()]))
     assert ((train_share - 0.7).abs() < 0.02).all()  # the same proportion for every digit
     again = digits.load_digits_split(seed=0)
     assert torch.equal(again["test"].images, split["test"].images)

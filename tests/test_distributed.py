@@ -1,4 +1,6 @@
-"""DDP on CPU: two processes under torchrun end with identical weights, and match one process on the same global batch."""
+"""DDP on CPU: two processes under torchrun end with identical weights, and match one process on the same
+global batch."""
+
 import subprocess
 import sys
 from pathlib import Path
@@ -15,8 +17,20 @@ def _run(cmd: list[str]) -> None:
 
 def test_torchrun_two_ranks_match_single_process(tmp_path):
     steps = 4
-    _run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-          str(SCRIPT), "--steps", str(steps), "--out", str(tmp_path / "ddp")])  # fmt: skip
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node=2",
+            str(SCRIPT),
+            "--steps",
+            str(steps),
+            "--out",
+            str(tmp_path / "ddp"),
+        ]
+    )
     _run([sys.executable, str(SCRIPT), "--steps", str(steps), "--out", str(tmp_path / "single")])
     rank0 = torch.load(tmp_path / "ddp" / "rank0.pt")
     rank1 = torch.load(tmp_path / "ddp" / "rank1.pt")

@@ -3,6 +3,7 @@
 torch's masks mean the opposite of ours (True = may NOT attend), so torch gets `~mask`. The models are
 in eval mode with dropout 0; gradients stay enabled, which keeps torch off its fused "fast path".
 """
+
 import itertools
 
 import pytest
@@ -10,6 +11,7 @@ import torch
 from torch import nn
 
 import transformer_lab as tl
+
 from conftest import ATOL, assert_close_f32, perturb_
 
 D, H, FF = 16, 4, 32
@@ -55,7 +57,7 @@ def encoder_masks(kind: str) -> tuple[dict, torch.Tensor]:
 @pytest.mark.parametrize("norm,activation", LAYER_CASES)
 def test_encoder_layer_matches_torch(norm, activation, mask_kind):
     ref = torch_encoder_layer(norm, activation)
-    ours = tl.EncoderLayer.from_torch(ref).eval()
+    ours = tl.from_torch(ref).eval()
     assert ours.norm_first == (norm == "pre-LN") and ours.feed_forward.activation == activation
     x = torch.randn(B, T_SRC, D)
     torch_masks, mask = encoder_masks(mask_kind)
@@ -66,13 +68,11 @@ def test_encoder_layer_matches_torch(norm, activation, mask_kind):
 @pytest.mark.parametrize("norm,activation", LAYER_CASES)
 def test_decoder_layer_matches_torch(norm, activation, tgt_padding):
     ref = torch_decoder_layer(norm, activation)
-    ours = tl.DecoderLayer.from_torch(ref).eval()
+    ours = tl.from_torch(ref).eval()
     x, memory = torch.randn(B, T_TGT, D), torch.randn(B, T_SRC, D)  # T_tgt != T_src
     causal, mem_keep = tl.causal_mask(T_TGT), keep_mask(T_SRC)
     tgt_keep = keep_mask(T_TGT) if tgt_padding else torch.ones(B, T_TGT, dtype=torch.bool)
-    expected = ref(
-        x, memory, tgt_mask=~causal, tgt_key_padding_mask=~tgt_keep, memory_key_padding_mask=~mem_keep
-    )
+    expected = ref(x, memory, tgt_mask=~causal, tgt_key_padding_mask=~tgt_keep, memory_key_padding_mask=~mem_keep)
     out = ours(x, memory, tgt_mask=causal & tgt_keep[:, None, None, :], memory_mask=mem_keep[:, None, None, :])
     assert_close_f32(out, expected)
 
@@ -87,7 +87,7 @@ def test_encoder_stack_matches_torch(norm):
     ours = tl.Encoder(n_layers=2, d_model=D, n_heads=H, d_ff=FF, norm_first=pre).eval()
     assert isinstance(ours.norm, tl.LayerNorm) == pre
     for i in range(2):
-        ours.layers[i] = tl.EncoderLayer.from_torch(ref.layers[i])
+        ours.layers[i] = tl.from_torch(ref.layers[i])
     if pre:
         ours.norm.load_state_dict(ref.norm.state_dict())
     x, keep = torch.randn(B, T_SRC, D), keep_mask(T_SRC)
@@ -101,7 +101,7 @@ def test_decoder_stack_matches_torch(norm):
     ref = perturb_(nn.TransformerDecoder(layer, num_layers=2, norm=nn.LayerNorm(D) if pre else None)).eval()
     ours = tl.Decoder(n_layers=2, d_model=D, n_heads=H, d_ff=FF, norm_first=pre).eval()
     for i in range(2):
-        ours.layers[i] = tl.DecoderLayer.from_torch(ref.layers[i])
+        ours.layers[i] = tl.from_torch(ref.layers[i])
     if pre:
         ours.norm.load_state_dict(ref.norm.state_dict())
     x, memory, mem_keep = torch.randn(B, T_TGT, D), torch.randn(B, T_SRC, D), keep_mask(T_SRC)
@@ -126,7 +126,7 @@ def _tanh_gelu(layer):
 def test_parity_would_catch_a_plausible_bug(mutate):
     """The perturbed weights make these bugs visible: each moves the output far beyond the tolerance."""
     ref = torch_encoder_layer("post-LN", "gelu")
-    ours = tl.EncoderLayer.from_torch(ref).eval()
+    ours = tl.from_torch(ref).eval()
     x = torch.randn(B, T_SRC, D) * 2
     assert_close_f32(ours(x), ref(x))
     mutate(ours)
@@ -135,7 +135,7 @@ def test_parity_would_catch_a_plausible_bug(mutate):
 
 @pytest.mark.parametrize("norm_first", [False, True])
 def test_decoder_is_causal(norm_first):
-    layer = perturb_(tl.DecoderLayer(D, H, FF, norm_first=norm_first)).eval()
+    layer = perturb_(tl.DecoderLayer(d_model=D, n_heads=H, d_ff=FF, norm_first=norm_first)).eval()
     x, memory = torch.randn(1, 6, D), torch.randn(1, 4, D)
     out = layer(x, memory, tgt_mask=tl.causal_mask(6))
     x2 = x.clone()
@@ -145,9 +145,21 @@ def test_decoder_is_causal(norm_first):
     assert (out[:, 4:] - out2[:, 4:]).abs().max() > 1e-3
 
 
-def test_stacks_take_keyword_arguments_only():
-    """Four integers in a row are easy to swap, so the stacks refuse positional arguments."""
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: tl.Encoder(2, D, H, FF),
+        lambda: tl.Decoder(2, D, H, FF),
+        lambda: tl.EncoderLayer(D, H, FF),
+        lambda: tl.DecoderLayer(D, H, FF),
+        lambda: tl.MultiHeadAttention(D, H),
+        lambda: tl.FeedForward(D, FF),
+        lambda: tl.LearnedPositionalEmbedding(10, D),
+        lambda: tl.SinusoidalPositionalEncoding(10, D),
+        lambda: tl.RotaryEmbedding(10, D // H),
+    ],
+)
+def test_constructors_where_integers_meet_take_keyword_arguments_only(build):
+    """Several integers in a row are easy to swap, so these constructors refuse positional arguments."""
     with pytest.raises(TypeError):
-        tl.Encoder(2, D, H, FF)
-    with pytest.raises(TypeError):
-        tl.Decoder(2, D, H, FF)
+        build()

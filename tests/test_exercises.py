@@ -2,6 +2,7 @@
 
 The markers are described in notebooks/README.md and cut by book/make_exercises.py.
 """
+
 from __future__ import annotations
 
 import re
@@ -17,7 +18,9 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 EXERCISE = re.compile(r"\A```\{exercise\}\s+(?P<title>.+)\n:label:\s+(?P<label>ex-(?P<chapter>\d\d)-[a-z0-9-]+)\n")
-HEADER = re.compile(r"^\*(?P<kind>Implement it|Predict, then run|Experiment) · (?P<stars>★☆☆|★★☆|★★★) · about \d+ minutes\*$", re.M)
+HEADER = re.compile(
+    r"^\*(?P<kind>Implement it|Predict, then run|Experiment) · (?P<stars>★☆☆|★★☆|★★★) · about \d+ minutes\*$", re.M
+)
 SOLUTION_START = re.compile(r"\A```\{solution-start\}\s+(\S+)\n:class: dropdown\n```\Z")
 SOLUTION_END = re.compile(r"\A```\{solution-end\}\n```\Z")
 STUB = re.compile(r"raise NotImplementedError\((['\"])Your code here\. Hint: ")
@@ -47,7 +50,9 @@ def exercises(chapter: nbformat.NotebookNode) -> list[Exercise]:
             end = next(m for m in range(n + 1, len(cells)) if SOLUTION_END.match(cells[m].source.strip()))
             label = start[1]
             assert label in headed, f"solution of {label} has no exercise"
-            found.append(Exercise(label, headed.pop(label), cells[n + 1 : end], cells[end + 1] if end + 1 < len(cells) else None))
+            found.append(
+                Exercise(label, headed.pop(label), cells[n + 1 : end], cells[end + 1] if end + 1 < len(cells) else None)
+            )
             n = end
         n += 1
     assert not headed, f"exercises without a solution: {sorted(headed)}"
@@ -63,18 +68,26 @@ def test_every_chapter_has_three_kinds_of_exercise(path):
     chapter = nbformat.read(path, as_version=4)
     found = exercises(chapter)
     assert len(found) >= 3, f"{path.name}: {len(found)} exercises, at least 3 wanted"
-    assert all(ex.label.startswith(f"ex-{path.name[:2]}-") for ex in found), "labels are ex-NN-... with the chapter's NN"
+    assert all(ex.label.startswith(f"ex-{path.name[:2]}-") for ex in found), (
+        "labels are ex-NN-... with the chapter's NN"
+    )
     headings = [c.source for c in chapter.cells if c.cell_type == "markdown" and c.source.startswith("## Exercises")]
     assert headings, f"{path.name}: the exercises sit under a heading `## Exercises`"
     for ex in found:
         if ex.kind == "Implement it":
             assert len(marked(ex)) == 1, f"{ex.label}: one code cell with BEGIN/END SOLUTION markers"
-            assert ex.after is not None and ex.after.cell_type == "code", f"{ex.label}: a checker call follows the solution"
-            assert CHECK_CALL.match(ex.after.source.strip()), f"{ex.label}: the cell after the solution is `check_...(name)`, after at most its import"
+            assert ex.after is not None and ex.after.cell_type == "code", (
+                f"{ex.label}: a checker call follows the solution"
+            )
+            assert CHECK_CALL.match(ex.after.source.strip()), (
+                f"{ex.label}: the cell after the solution is `check_...(name)`, after at most its import"
+            )
 
 
 def test_the_learners_edition_is_up_to_date():
-    result = subprocess.run([sys.executable, "book/make_exercises.py", "--check"], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "book/make_exercises.py", "--check"], cwd=ROOT, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -110,7 +123,9 @@ def test_solutions_pass_and_stubs_fail_their_checkers(path):
         cells += [stubs[ex.label], ex.after]
     run = nbformat.v4.new_notebook(metadata=chapter.metadata)
     run.cells = [nbformat.v4.new_code_cell(c.source) for c in cells]
-    NotebookClient(run, timeout=600, allow_errors=True, resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()
+    NotebookClient(
+        run, timeout=600, allow_errors=True, resources={"metadata": {"path": str(ROOT / "notebooks")}}
+    ).execute()
     assert not _errors(run.cells[0]), "the set-up cell failed"
     n = len(implement)
     for ex, solution, check in zip(implement, run.cells[1 : 1 + 2 * n : 2], run.cells[2 : 2 + 2 * n : 2]):

@@ -1,4 +1,5 @@
-"""benchmarks/fingerprint.py: its digests are a function of the arithmetic alone, so two machines' files can be diffed."""
+"""benchmarks/fingerprint.py: its digests are a function of the arithmetic alone, so two machines' files can be
+diffed."""
 
 import json
 import os
@@ -37,7 +38,9 @@ def _adamw_digest(mkl_branch: str, **options) -> str:
     """The fingerprint's AdamW digest in a fresh process whose MKL runs `mkl_branch` (MKL reads it once, at start)."""
     code = f"import fingerprint; print(fingerprint.digest(*fingerprint.adamw_steps(**{options!r})))"
     env = {**os.environ, "MKL_CBWR": mkl_branch, "PYTHONPATH": str(BENCHMARKS)}
-    return subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        [sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def test_the_fused_adamw_step_is_the_same_whichever_code_mkl_runs():
@@ -49,13 +52,22 @@ def test_the_fused_adamw_step_is_the_same_whichever_code_mkl_runs():
 
 def test_every_adamw_the_course_trains_with_is_the_fused_one():
     # the package, the examples and the benchmarks' models (fingerprint.py runs both kinds on purpose)
-    paths = [*(ROOT / "transformer_lab").rglob("*.py"), *(ROOT / "examples").rglob("*.py"), BENCHMARKS / "bench_models.py"]
+    paths = [
+        *(ROOT / "transformer_lab").rglob("*.py"),
+        *(ROOT / "examples").rglob("*.py"),
+        BENCHMARKS / "bench_models.py",
+    ]
     sources = {path: path.read_text() for path in paths}
     for path in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"):
         cells = json.loads(path.read_text())["cells"]
         sources[path] = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
-    calls = {f"{path.name}: {call}" for path, text in sources.items()
-             for call in re.findall(r"torch\.optim\.AdamW\((?:[^()]|\([^()]*\))*\)", text)}
+    calls = {
+        f"{path.name}: {call}"
+        for path, text in sources.items()
+        for call in re.findall(r"torch\.optim\.AdamW\((?:[^()]|\([^()]*\))*\)", text)
+    }
     assert len(calls) > 15  # the pattern finds the calls at all
     unfused = sorted(call for call in calls if "fused=True" not in call)
-    assert not unfused, "AdamW without fused=True (its square roots differ between Intel and AMD CPUs):\n" + "\n".join(unfused)
+    assert not unfused, "AdamW without fused=True (its square roots differ between Intel and AMD CPUs):\n" + "\n".join(
+        unfused
+    )

@@ -3,6 +3,7 @@
 Greedy decoding and beam search are checked on a scripted "model" whose next-token probabilities are a
 table we wrote, so the right answer is known exactly. Bad sampling arguments are in test_errors.py.
 """
+
 from types import SimpleNamespace
 
 import pytest
@@ -161,8 +162,12 @@ def test_sample_decode_with_top_k_1_is_greedy_and_seeded_draws_repeat():
     src = torch.tensor([[5], [6]])
     assert torch.equal(tl.sample_decode(model, src, max_len=10, top_k=1), tl.greedy_decode(model, src, max_len=10))
     big = torch.tensor([[5]] * 50)
-    runs = [tl.sample_decode(model, big, max_len=10, temperature=1.5, top_p=0.95,
-                             generator=torch.Generator().manual_seed(3)) for _ in range(2)]  # fmt: skip
+    runs = [
+        tl.sample_decode(
+            model, big, max_len=10, temperature=1.5, top_p=0.95, generator=torch.Generator().manual_seed(3)
+        )
+        for _ in range(2)
+    ]
     assert torch.equal(*runs)
 
 
@@ -178,17 +183,20 @@ def test_sample_decode_rejects_bad_arguments():
     "beam_size, length_penalty, max_len", [(1, 0.0, 8), (3, 0.0, 8), (4, 0.7, 8), (12, 0.0, 8), (3, 1.0, 2)]
 )
 def test_batched_beam_search_returns_what_a_search_one_sentence_at_a_time_returns(beam_size, length_penalty, max_len):
-    from transformer_lab.checks.generation import _beam, _small_transformer  # the checker's reference search
+    from transformer_lab.checks.generation import (  # the checker's reference search
+        beam_one_at_a_time,
+        small_transformer,
+    )
 
-    model, eos_id = _small_transformer(), 2
+    model, eos_id = small_transformer(), 2
     with torch.no_grad():
-        model.generator.bias[eos_id] -= 1.0  # eos less likely: hypotheses end at different steps, or never
+        model.lm_head.bias[eos_id] -= 1.0  # eos less likely: hypotheses end at different steps, or never
     g = torch.Generator().manual_seed(0)
     src = torch.randint(3, 11, (40, 6), generator=g)  # (40, 6)
     lengths = torch.randint(1, 7, (40,), generator=g)
     src = src.masked_fill(torch.arange(6) >= lengths[:, None], 0)  # padded sources of lengths 1..6
     batched = tl.beam_search(model, src, beam_size, max_len, length_penalty)
-    one_at_a_time = _beam(model, src, beam_size, max_len, length_penalty)
+    one_at_a_time = beam_one_at_a_time(model, src, beam_size, max_len, length_penalty)
     assert torch.equal(batched, one_at_a_time)
     eos = batched == eos_id
     ended_at = torch.where(eos.any(dim=1), eos.float().argmax(dim=1), -1)  # -1: nothing finished in max_len

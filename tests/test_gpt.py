@@ -4,11 +4,13 @@ The reference is built from a config with random weights (no download), then per
 init (std 0.02, LayerNorm at 1/0) would hide a wrong GELU variant or a swapped LayerNorm. HF runs its
 "eager" attention, the plainly written one. Refused GPT-2 options and bad input are in test_errors.py.
 """
+
 import pytest
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel
 
 import transformer_lab as tl
+
 from conftest import ATOL, assert_close_f32, perturb_
 
 V, BLOCK = 50, 24
@@ -16,9 +18,18 @@ V, BLOCK = 50, 24
 
 def hf_model(**kw) -> GPT2LMHeadModel:
     cfg = dict(
-        n_layer=2, n_head=4, n_embd=32, n_positions=BLOCK, vocab_size=V, resid_pdrop=0.0, embd_pdrop=0.0,
-        attn_pdrop=0.0, bos_token_id=None, eos_token_id=None, attn_implementation="eager",
-    )  # fmt: skip
+        n_layer=2,
+        n_head=4,
+        n_embd=32,
+        n_positions=BLOCK,
+        vocab_size=V,
+        resid_pdrop=0.0,
+        embd_pdrop=0.0,
+        attn_pdrop=0.0,
+        bos_token_id=None,
+        eos_token_id=None,
+        attn_implementation="eager",
+    )
     cfg.update(kw)
     torch.manual_seed(0)
     return perturb_(GPT2LMHeadModel(GPT2Config(**cfg))).eval()
@@ -33,7 +44,7 @@ def pair():
 def test_from_hf_reads_the_config(pair):
     hf, ours = pair
     cfg = ours.config
-    assert (cfg.vocab_size, cfg.block_size, cfg.n_layer, cfg.n_head, cfg.d_model) == (V, BLOCK, 2, 4, 32)
+    assert (cfg.vocab_size, cfg.block_size, cfg.n_layers, cfg.n_heads, cfg.d_model) == (V, BLOCK, 2, 4, 32)
     assert ours.lm_head.weight is ours.wte.weight  # GPT-2 ties the head to the token embedding
 
 
@@ -42,9 +53,9 @@ def test_logits_match_hugging_face(pair, fast):
     hf, ours = pair
     idx = torch.randint(0, V, (3, 17))
     try:
-        assert_close_f32(ours.set_fast_path(fast)(idx), hf(idx).logits)
+        assert_close_f32(tl.set_fast_path(ours, fast)(idx), hf(idx).logits)
     finally:
-        ours.set_fast_path(True)  # the module-scoped model goes back to a new GPT's path
+        tl.set_fast_path(ours, True)  # the module-scoped model goes back to a new GPT's path
 
 
 def test_logits_match_hugging_face_with_an_untied_head_and_a_custom_mlp_width():
@@ -85,13 +96,13 @@ def test_round_trip_to_hugging_face(pair):
 
 
 def small(**kw) -> tl.GPT:
-    return tl.GPT(tl.GPTConfig(vocab_size=20, block_size=10, n_layer=2, n_head=2, d_model=16, **kw)).eval()
+    return tl.GPT(tl.GPTConfig(vocab_size=20, block_size=10, n_layers=2, n_heads=2, d_model=16, **kw)).eval()
 
 
 @pytest.mark.parametrize("position", ["learned", "rope"])
 def test_causality(position):
     """Changing a future token never changes earlier logits."""
-    model = perturb_(small(position=position))
+    model = perturb_(small(positional=position))
     idx = torch.randint(0, 20, (2, 8))
     idx2 = idx.clone()
     idx2[:, 5] = (idx[:, 5] + 1) % 20
@@ -102,7 +113,7 @@ def test_causality(position):
 
 @pytest.mark.parametrize("position", ["learned", "rope"])
 def test_kv_cache_logits_equal_the_full_forward(position):
-    model = perturb_(small(position=position))
+    model = perturb_(small(positional=position))
     idx = torch.randint(0, 20, (2, 9))
     full = model(idx)
     caches = [tl.KVCache() for _ in model.blocks]
@@ -114,7 +125,7 @@ def test_kv_cache_logits_equal_the_full_forward(position):
 
 @pytest.mark.parametrize("position", ["learned", "rope"])
 def test_kv_cache_equals_no_cache_under_seeded_sampling(position):
-    model = perturb_(small(position=position))
+    model = perturb_(small(positional=position))
     prompt = torch.randint(0, 20, (3, 3))
     kw = dict(do_sample=True, temperature=0.9, top_k=12, top_p=0.95)
     # 25 new tokens run past block_size=10, so the context slides and the cache is rebuilt.
@@ -143,11 +154,11 @@ def test_generate_returns_ordinary_tensors_to_train_on_and_modify():
 
 @pytest.mark.parametrize("position", ["learned", "rope"])
 def test_fast_path_generates_the_teaching_paths_tokens_with_and_without_cache(position):
-    model = perturb_(small(position=position)).set_fast_path(False)
+    model = tl.set_fast_path(perturb_(small(positional=position)), False)
     prompt = torch.randint(0, 20, (2, 3))
     kw = dict(do_sample=True, temperature=0.9, top_k=12)
     teaching = model.generate(prompt, 15, generator=torch.Generator().manual_seed(3), **kw)  # slides past block_size
-    model.set_fast_path(True)
+    tl.set_fast_path(model, True)
     for use_cache in (True, False):
         fast = model.generate(prompt, 15, use_cache=use_cache, generator=torch.Generator().manual_seed(3), **kw)
         assert torch.equal(fast, teaching)
@@ -155,14 +166,14 @@ def test_fast_path_generates_the_teaching_paths_tokens_with_and_without_cache(po
 
 @pytest.mark.parametrize("position", ["learned", "rope"])
 def test_greedy_with_and_without_cache_past_the_context(position):
-    model = perturb_(small(position=position))
+    model = perturb_(small(positional=position))
     prompt = torch.randint(0, 20, (2, 5))
     assert torch.equal(model.generate(prompt, 12, use_cache=True), model.generate(prompt, 12, use_cache=False))
 
 
 @pytest.mark.parametrize("position", ["learned", "rope"])
 def test_gradients_reach_every_parameter(position):
-    model = small(position=position).train()
+    model = small(positional=position).train()
     idx = torch.randint(0, 20, (2, 10))
     tl.cross_entropy_loss(model, (idx[:, :-1], idx[:, 1:])).backward()
     for name, p in model.named_parameters():
@@ -172,14 +183,14 @@ def test_gradients_reach_every_parameter(position):
 
 def test_a_new_gpt_is_on_the_fast_path_and_the_teaching_path_gives_the_same_logits():
     model = perturb_(small())
-    switched = [m.use_fast_path for m in model.modules() if isinstance(m, (tl.LayerNorm, tl.MultiHeadAttention))]
-    assert len(switched) == 3 * model.config.n_layer + 1 and all(switched)  # ln_1, attn, ln_2 per block; ln_f
+    switched = [m.fast_path for m in model.modules() if isinstance(m, (tl.LayerNorm, tl.MultiHeadAttention))]
+    assert len(switched) == 3 * model.config.n_layers + 1 and all(switched)  # ln_1, attn, ln_2 per block; ln_f
     idx = torch.randint(0, 20, (2, 10))
     fast = model(idx)
     assert model.blocks[0].attn.attn_weights is None
-    assert_close_f32(model.set_fast_path(False)(idx), fast)
-    assert not any(m.use_fast_path for m in model.modules() if hasattr(m, "use_fast_path"))
-    assert model.blocks[0].attn.attn_weights.shape == (2, model.config.n_head, 10, 10)  # kept for plotting
+    assert_close_f32(tl.set_fast_path(model, False)(idx), fast)
+    assert not any(m.fast_path for m in model.modules() if isinstance(m, (tl.LayerNorm, tl.MultiHeadAttention)))
+    assert model.blocks[0].attn.attn_weights.shape == (2, model.config.n_heads, 10, 10)  # kept for plotting
 
 
 def test_gpt_tells_the_fast_path_its_mask_is_causal_except_after_a_cached_past(monkeypatch):
@@ -199,7 +210,7 @@ def test_gpt_tells_the_fast_path_its_mask_is_causal_except_after_a_cached_past(m
     caches = [tl.KVCache() for _ in model.blocks]
     model(idx[:, :6], kv_caches=caches)  # the prompt: no past yet
     model(idx[:, 6:8], kv_caches=caches)  # two new tokens after a past of 6: a (2, 8) mask
-    L = model.config.n_layer
+    L = model.config.n_layers
     assert hints == [True] * L + [True] * L + [False] * L
 
 
@@ -210,14 +221,14 @@ def test_fast_path_gives_the_same_gradients_and_cached_logits():
     idx = torch.randint(0, 20, (2, 10))
     grads = []
     for fast in (False, True):
-        model.set_fast_path(fast).zero_grad()
+        tl.set_fast_path(model, fast).zero_grad()
         tl.cross_entropy_loss(model, (idx[:, :-1], idx[:, 1:])).backward()
         grads.append({n: p.grad.clone() for n, p in model.named_parameters()})
     for name, g in grads[0].items():
         assert_close_f32(grads[1][name], g, msg=name)
     model.eval()
-    full = model.set_fast_path(False)(idx)
-    model.set_fast_path(True)
+    full = tl.set_fast_path(model, False)(idx)
+    tl.set_fast_path(model, True)
     caches = [tl.KVCache() for _ in model.blocks]
     prompt_logits = model(idx[:, :4], kv_caches=caches)
     steps = [model(idx[:, t : t + 1], kv_caches=caches) for t in range(4, 10)]

@@ -3,6 +3,7 @@
 torch's masks mean the opposite of ours: key_padding_mask and boolean attn_mask are True where a key
 may NOT be attended to, so the tests pass `~keep` to torch and `keep` to our code.
 """
+
 import copy
 
 import pytest
@@ -10,6 +11,7 @@ import torch
 from torch import nn
 
 import transformer_lab as tl
+
 from conftest import assert_close_f32, perturb_
 
 D, H = 16, 4
@@ -29,7 +31,7 @@ def key_padding(B=3, T=7) -> torch.Tensor:
 
 def test_from_torch_copies_the_projections():
     ref = reference()
-    ours = tl.MultiHeadAttention.from_torch(ref)
+    ours = tl.from_torch(ref)
     assert ours.n_heads == H
     w_q, w_k, w_v = ref.in_proj_weight.chunk(3)
     for proj, w in ((ours.q_proj, w_q), (ours.k_proj, w_k), (ours.v_proj, w_v)):
@@ -40,7 +42,7 @@ def test_from_torch_copies_the_projections():
 @pytest.mark.parametrize("bias", [True, False])
 def test_cross_attention_with_key_padding_matches_torch(bias):
     ref = reference(bias)
-    ours = tl.MultiHeadAttention.from_torch(ref).eval()
+    ours = tl.from_torch(ref).eval()
     query, memory = torch.randn(3, 5, D), torch.randn(3, 7, D)  # T_q != T_k
     keep = key_padding()
     expected, expected_w = ref(query, memory, memory, key_padding_mask=~keep, average_attn_weights=False)
@@ -53,7 +55,7 @@ def test_cross_attention_with_key_padding_matches_torch(bias):
 
 def test_causal_self_attention_with_padding_matches_torch():
     ref = reference()
-    ours = tl.MultiHeadAttention.from_torch(ref).eval()
+    ours = tl.from_torch(ref).eval()
     x = torch.randn(3, 7, D)
     keep = key_padding()
     mask = tl.causal_mask(7) & keep[:, None, None, :]  # (B, 1, T, T)
@@ -62,7 +64,7 @@ def test_causal_self_attention_with_padding_matches_torch():
 
 
 def test_attention_weights_sum_to_one_and_are_zero_at_padding():
-    ours = perturb_(tl.MultiHeadAttention(D, H)).eval()
+    ours = perturb_(tl.MultiHeadAttention(d_model=D, n_heads=H)).eval()
     query, memory = torch.randn(3, 5, D), torch.randn(3, 7, D)
     keep = key_padding()
     ours(query, memory, memory, mask=keep[:, None, None, :])
@@ -72,7 +74,7 @@ def test_attention_weights_sum_to_one_and_are_zero_at_padding():
 
 
 def test_split_and_merge_heads_are_inverse():
-    mha = tl.MultiHeadAttention(12, 3)
+    mha = tl.MultiHeadAttention(d_model=12, n_heads=3)
     x = torch.randn(2, 5, 12)
     heads = mha.split_heads(x)
     assert heads.shape == (2, 3, 5, 4)
@@ -81,24 +83,24 @@ def test_split_and_merge_heads_are_inverse():
 
 
 def test_fast_path_gives_the_same_numbers():
-    mha = perturb_(tl.MultiHeadAttention(D, H)).eval()
+    mha = perturb_(tl.MultiHeadAttention(d_model=D, n_heads=H)).eval()
     x = torch.randn(2, 6, D)
     mask = tl.causal_mask(6)
     slow = mha(x, x, x, mask)
-    mha.use_fast_path = True
+    mha.fast_path = True
     assert_close_f32(mha(x, x, x, mask), slow)
     assert mha.attn_weights is None
 
 
 def test_permutation_equivariance_without_positions():
-    mha = perturb_(tl.MultiHeadAttention(D, H)).eval()
+    mha = perturb_(tl.MultiHeadAttention(d_model=D, n_heads=H)).eval()
     x = torch.randn(2, 6, D)
     perm = torch.randperm(6)
     assert_close_f32(mha(x[:, perm], x[:, perm], x[:, perm]), mha(x, x, x)[:, perm])
 
 
 def test_kv_cache_step_by_step_equals_full_causal_attention():
-    mha = perturb_(tl.MultiHeadAttention(D, H)).eval()
+    mha = perturb_(tl.MultiHeadAttention(d_model=D, n_heads=H)).eval()
     x = torch.randn(2, 5, D)
     full = mha(x, x, x, tl.causal_mask(5))
     cache = tl.KVCache()
@@ -111,28 +113,22 @@ def test_kv_cache_step_by_step_equals_full_causal_attention():
 
 
 @pytest.mark.parametrize("bias", [True, False])
-def test_fast_path_with_a_cache_stacks_the_projections_once_per_cache(bias):
-    slow = perturb_(tl.MultiHeadAttention(D, H, bias=bias)).eval()
-    fast = copy.deepcopy(slow)
-    fast.use_fast_path = True
+def test_fast_path_with_a_cache_gives_the_teaching_paths_outputs_and_caches_keys_and_values_only(bias):
+    slow = perturb_(tl.MultiHeadAttention(d_model=D, n_heads=H, bias=bias)).eval()
+    fast = tl.set_fast_path(copy.deepcopy(slow))
     x = torch.randn(2, 5, D)
     full = slow(x, x, x, tl.causal_mask(5))
-    fast(x, x, x)  # without a cache the stack is not kept anywhere
     cache = tl.KVCache()
     prompt = x[:, :2]
     steps = [fast(prompt, prompt, prompt, tl.causal_mask(2), kv_cache=cache)]  # a prompt, then one token at a time
-    weight, stacked_bias = cache.stacked_qkv
-    assert weight.shape == (3 * D, D) and (stacked_bias is None) == (not bias)
     for t in range(2, 5):
         new = x[:, t : t + 1]
         steps.append(fast(new, new, new, kv_cache=cache))
-        assert cache.stacked_qkv[0] is weight  # made at the first step, reused by the next ones
     assert_close_f32(torch.cat(steps, dim=1), full)
+    assert {n for n in vars(cache) if isinstance(getattr(cache, n), torch.Tensor)} == {"_k", "_v"}
     with torch.no_grad():
-        fast.q_proj.weight.mul_(2)  # new weights: a new cache (a new generation) stacks them again
-    fresh = tl.KVCache()
-    assert_close_f32(fast(x, x, x, tl.causal_mask(5), kv_cache=fresh), fast(x, x, x, tl.causal_mask(5)))
-    assert not torch.equal(fresh.stacked_qkv[0], weight)
+        fast.q_proj.weight.mul_(2)  # new weights are used at once: nothing derived from the old ones was kept
+    assert_close_f32(fast(x, x, x, tl.causal_mask(5), kv_cache=tl.KVCache()), fast(x, x, x, tl.causal_mask(5)))
 
 
 def test_kv_cache_holds_what_was_appended_and_grows_its_buffer_by_doubling():
@@ -146,8 +142,9 @@ def test_kv_cache_holds_what_was_appended_and_grows_its_buffer_by_doubling():
         buffers.add(cache.k.data_ptr())
     assert len(buffers) == 5  # capacities 3, 6, 12, 24, 48: an append mostly writes into room already there
 
+
 def test_fully_masked_query_gives_the_output_bias_not_nan():
-    mha = perturb_(tl.MultiHeadAttention(D, H)).eval()
+    mha = perturb_(tl.MultiHeadAttention(d_model=D, n_heads=H)).eval()
     x = torch.randn(1, 4, D)
     mask = torch.ones(1, 1, 4, 4, dtype=torch.bool)
     mask[..., 1, :] = False
@@ -158,9 +155,9 @@ def test_fully_masked_query_gives_the_output_bias_not_nan():
 
 
 def test_fast_path_fuses_self_attention_projections_with_the_same_gradients():
-    slow = perturb_(tl.MultiHeadAttention(D, H)).train()
+    slow = perturb_(tl.MultiHeadAttention(d_model=D, n_heads=H)).train()
     fast = copy.deepcopy(slow)
-    fast.use_fast_path = True
+    fast.fast_path = True
     x = torch.randn(2, 6, D, requires_grad=True)
     mask = tl.causal_mask(6)
     grad_out = torch.randn(2, 6, D)

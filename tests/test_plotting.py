@@ -2,6 +2,7 @@
 
 Bad input is in test_errors.py.
 """
+
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -50,4 +51,3 @@ def test_lr_schedule_and_loss_curves():
     assert [line.get_label() for line in ax.get_lines()] == ["train", "val"]
     assert list(ax.get_lines()[0].get_ydata()) == [2.5, 1.5, 0.75]  # moving average over 2 steps
     assert ax.get_yscale() == "log"
-

@@ -1,10 +1,12 @@
 """Chapter 5: sinusoidal, learned and rotary positional encodings. Bad input is in test_errors.py."""
+
 import math
 
 import pytest
 import torch
 
 import transformer_lab as tl
+
 from conftest import assert_close_f32
 
 
@@ -34,7 +36,7 @@ def test_sinusoidal_offset_is_a_rotation_of_each_pair():
 def test_sinusoidal_module_adds_the_table_from_start():
     x = torch.randn(2, 4, 8)
     table = tl.sinusoidal_encoding(10, 8)
-    module = tl.SinusoidalPositionalEncoding(8, 10)
+    module = tl.SinusoidalPositionalEncoding(max_len=10, d_model=8)
     assert list(module.parameters()) == []  # nothing to train
     assert_close_f32(module(x), x + table[:4])
     assert_close_f32(module(x, start=3), x + table[3:7])
@@ -42,7 +44,7 @@ def test_sinusoidal_module_adds_the_table_from_start():
 
 def test_learned_embedding_adds_trainable_rows_from_start():
     x = torch.randn(2, 4, 8)
-    learned = tl.LearnedPositionalEmbedding(10, 8)
+    learned = tl.LearnedPositionalEmbedding(max_len=10, d_model=8)
     assert learned.weight.shape == (10, 8) and learned.weight.requires_grad
     assert_close_f32(learned(x), x + learned.weight[:4])
     assert_close_f32(learned(x, start=6), x + learned.weight[6:10])

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from transformer_lab.tasks import BOS, EOS, PAD, random_symbols, reverse_task, sort_task
+from transformer_lab.tasks import BOS_ID, EOS_ID, PAD_ID, random_symbols, reverse_task, sort_task
 
 
 def gen(seed=0):
@@ -12,7 +12,7 @@ def test_random_symbols_padding_and_lengths():
     x, lengths = random_symbols(50, min_len=2, max_len=6, n_symbols=5, generator=gen())
     assert x.shape == (50, 6) and lengths.min() >= 2 and lengths.max() <= 6
     for row, length in zip(x, lengths):
-        assert (row[:length] >= 3).all() and (row[:length] < 8).all() and (row[length:] == PAD).all()
+        assert (row[:length] >= 3).all() and (row[:length] < 8).all() and (row[length:] == PAD_ID).all()
     with pytest.raises(ValueError, match="min_len"):
         random_symbols(1, min_len=3, max_len=2, n_symbols=5, generator=gen())
 
@@ -20,18 +20,18 @@ def test_random_symbols_padding_and_lengths():
 def test_sort_task():
     x, y = sort_task(30, min_len=1, max_len=7, n_symbols=9, generator=gen())
     for xs, ys in zip(x, y):
-        real = xs[xs != PAD]
+        real = xs[xs != PAD_ID]
         assert ys[: len(real)].tolist() == sorted(real.tolist())
-        assert (ys[len(real) :] == PAD).all()
+        assert (ys[len(real) :] == PAD_ID).all()
 
 
 def test_reverse_task():
     src, tgt = reverse_task(30, min_len=1, max_len=5, n_symbols=4, generator=gen())
     assert tgt.shape == (30, 7)
     for s, t in zip(src, tgt):
-        real = s[s != PAD].tolist()
-        assert t[: len(real) + 2].tolist() == [BOS, *reversed(real), EOS]
-        assert (t[len(real) + 2 :] == PAD).all()
+        real = s[s != PAD_ID].tolist()
+        assert t[: len(real) + 2].tolist() == [BOS_ID, *reversed(real), EOS_ID]
+        assert (t[len(real) + 2 :] == PAD_ID).all()
 
 
 def test_seeded():
@@ -49,7 +49,11 @@ def test_addition_split_tokens_and_batch():
     assert not set(train_ids.tolist()) & set(heldout_ids.tolist())
     assert torch.equal(tasks.addition_split(n_digits=2, n_heldout=100, seed=0)[1], heldout_ids)
     ids = torch.tensor([7 * 100 + 45, 99 * 100 + 99, 0])
-    assert tok.decode_batch(tasks.addition_tokens(ids, n_digits=2, tokenizer=tok)) == ["07+45=052", "99+99=198", "00+00=000"]
+    assert tok.decode_batch(tasks.addition_tokens(ids, n_digits=2, tokenizer=tok)) == [
+        "07+45=052",
+        "99+99=198",
+        "00+00=000",
+    ]
     reversed_ = tasks.addition_tokens(ids, n_digits=2, tokenizer=tok, reverse_answer=True)
     assert tok.decode_batch(reversed_) == ["07+45=250", "99+99=891", "00+00=000"]
     assert tok.decode(tasks.addition_tokens(torch.tensor([123456]), n_digits=3, tokenizer=tok)[0]) == "123+456=0579"
@@ -93,7 +97,8 @@ def test_train_addition_lowers_the_answer_loss():
     tok = tasks.addition_tokenizer()
     train_ids, _ = tasks.addition_split(n_digits=1, n_heldout=10, seed=0)
     torch.manual_seed(0)
-    model = tl.GPT(tl.GPTConfig(vocab_size=tok.vocab_size, block_size=5, n_layer=1, n_head=2, d_model=32))
-    hist = tasks.train_addition(model, train_ids, n_digits=1, tokenizer=tok, steps=60, batch_size=32, warmup=10,
-                                progress=False)  # fmt: skip
+    model = tl.GPT(tl.GPTConfig(vocab_size=tok.vocab_size, block_size=5, n_layers=1, n_heads=2, d_model=32))
+    hist = tasks.train_addition(
+        model, train_ids, n_digits=1, tokenizer=tok, steps=60, batch_size=32, warmup=10, progress=False
+    )
     assert sum(hist.losses[-10:]) < sum(hist.losses[:10]) / 2

@@ -1,17 +1,22 @@
 """Chapter 13: the image tokenizer, prompts, and the text-to-image Transformer."""
+
 import random
 
 import pytest
 import torch
 
-from conftest import perturb_
 from transformer_lab import text_to_image as t2i
+
+from conftest import perturb_
 
 
 def small(levels=4):
     tok = t2i.prompt_tokenizer()
-    model = t2i.TextToImage(t2i.TextToImageConfig(text_vocab_size=tok.vocab_size, max_text_len=12, levels=levels,
-                                                  n_layer=2, n_head=2, d_model=16, d_ff=32))  # fmt: skip
+    model = t2i.TextToImage(
+        t2i.TextToImageConfig(
+            text_vocab_size=tok.vocab_size, max_text_len=12, levels=levels, n_layers=2, n_heads=2, d_model=16, d_ff=32
+        )
+    )
     return model, tok
 
 
@@ -75,7 +80,9 @@ def test_generate_runs_without_autograd_and_returns_ordinary_pixels_to_train_on(
     model, tok = small()
     text = model.encode_prompts(["a three"], tok)
     seen = []
-    hook = model.image_head.register_forward_hook(lambda module, args, out: seen.append(torch.is_inference_mode_enabled()))
+    hook = model.image_head.register_forward_hook(
+        lambda module, args, out: seen.append(torch.is_inference_mode_enabled())
+    )
     out = model.generate(text, top_k=2, generator=torch.Generator().manual_seed(0))
     hook.remove()
     assert len(seen) == 64 and all(seen)  # every pixel's head ran in inference mode
@@ -121,4 +128,4 @@ def test_config_errors():
     with pytest.raises(ValueError, match="levels"):
         t2i.TextToImageConfig(text_vocab_size=10, levels=1)
     with pytest.raises(ValueError, match="does not divide"):
-        t2i.TextToImage(t2i.TextToImageConfig(text_vocab_size=10, n_head=3, d_model=64))
+        t2i.TextToImage(t2i.TextToImageConfig(text_vocab_size=10, n_heads=3, d_model=64))

@@ -1,4 +1,5 @@
 """Chapter 2: the character tokenizer. Bad input is in test_errors.py."""
+
 import random
 
 import pytest

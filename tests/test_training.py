@@ -5,6 +5,7 @@ import torch
 import torch.nn.functional as F
 
 import transformer_lab as tl
+
 from conftest import assert_close_f32
 
 
@@ -52,7 +53,7 @@ def test_warmup_cosine_schedule():
 def _setup(seed=0):
     """A tiny GPT and a counting task it can learn in a few dozen steps."""
     tl.set_seed(seed)
-    model = tl.GPT(tl.GPTConfig(vocab_size=12, block_size=8, n_layer=1, n_head=2, d_model=16))
+    model = tl.GPT(tl.GPTConfig(vocab_size=12, block_size=8, n_layers=1, n_heads=2, d_model=16))
     opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
     start = torch.randint(0, 12, (64, 1), generator=torch.Generator().manual_seed(1))
     data = (start + torch.arange(9)) % 12  # (64, 9) rows like 5 6 7 8 ...
@@ -144,7 +145,7 @@ def test_checkpoint_without_optimizer(tmp_path):
 
 
 def test_count_parameters_counts_tied_weights_once():
-    model = tl.GPT(tl.GPTConfig(vocab_size=12, block_size=8, n_layer=1, n_head=2, d_model=16))
+    model = tl.GPT(tl.GPTConfig(vocab_size=12, block_size=8, n_layers=1, n_heads=2, d_model=16))
     assert tl.count_parameters(model) == sum(p.numel() for p in set(model.parameters()))
     assert tl.count_parameters(model) < sum(p.numel() for p in model.state_dict().values())
 
@@ -157,7 +158,9 @@ def test_train_records_evaluations_in_eval_mode_without_gradients():
         seen.append((m.training, torch.is_grad_enabled()))
         return tl.cross_entropy_loss(m, get_batch(0)).item()
 
-    hist = tl.train(model, opt, get_batch, tl.cross_entropy_loss, steps=25, progress=False, eval_fn=eval_fn, eval_every=10)
+    hist = tl.train(
+        model, opt, get_batch, tl.cross_entropy_loss, steps=25, progress=False, eval_fn=eval_fn, eval_every=10
+    )
     assert hist.eval_steps == [10, 20, 25]  # every 10 steps, and after the last
     assert seen == [(False, False)] * 3
     assert hist.eval_values[-1] == pytest.approx(tl.cross_entropy_loss(model, get_batch(0)).item())

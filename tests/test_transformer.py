@@ -3,12 +3,14 @@
 Greedy decoding and beam search on scripted toy models are in test_generation.py; bad input is in
 test_errors.py.
 """
+
 import dataclasses
 
 import pytest
 import torch
 
 import transformer_lab as tl
+
 from conftest import assert_close_f32, perturb_
 
 SRC_V, TGT_V, MAX_LEN = 13, 11, 12
@@ -23,9 +25,16 @@ VARIANT_IDS = ["paper", "pre-LN", "learned-gelu", "tied"]
 
 def config(**kw) -> tl.TransformerConfig:
     return tl.TransformerConfig(
-        src_vocab_size=SRC_V, tgt_vocab_size=TGT_V, d_model=16, n_heads=4, n_layers=2, d_ff=32, dropout=0.0,
-        max_len=MAX_LEN, **kw,
-    )  # fmt: skip
+        src_vocab_size=SRC_V,
+        tgt_vocab_size=TGT_V,
+        d_model=16,
+        n_heads=4,
+        n_layers=2,
+        d_ff=32,
+        dropout=0.0,
+        max_len=MAX_LEN,
+        **kw,
+    )
 
 
 def small(**kw) -> tl.Transformer:
@@ -58,9 +67,9 @@ def test_shapes(kw):
 
 def test_weight_tying():
     tied = small(tie_embeddings=True)
-    assert tied.generator.weight is tied.tgt_embed.weight
+    assert tied.lm_head.weight is tied.tgt_embed.weight
     untied = small()
-    assert untied.generator.weight is not untied.tgt_embed.weight
+    assert untied.lm_head.weight is not untied.tgt_embed.weight
 
 
 @pytest.mark.parametrize("kw", VARIANTS, ids=VARIANT_IDS)

@@ -1,9 +1,11 @@
 """Chapter 12: the Vision Transformer. Bad input (patch size, image size) is in test_errors.py."""
+
 import pytest
 import torch
 import torch.nn.functional as F
 
 import transformer_lab as tl
+
 from conftest import assert_close_f32, perturb_
 
 

@@ -3,18 +3,20 @@
 Tensors are batch-first. A mask is boolean and means True = may attend; it broadcasts to
 (B, n_heads, T_q, T_k). Shapes: B batch, T length, D = d_model, H heads, d_k = D / H, V vocabulary.
 """
+
 from .tokenizer import CharTokenizer, check_token_ids, pad_batch  # chapter 2
 from .attention import causal_mask, fast_attention, padding_mask, scaled_dot_product_attention  # chapter 3
-from .multi_head import KVCache, MultiHeadAttention  # chapter 4
+from .multi_head import KVCache, MultiHeadAttention, check_heads  # chapter 4
 from .positional import (  # chapter 5
     LearnedPositionalEmbedding,
     RotaryEmbedding,
     SinusoidalPositionalEncoding,
     sinusoidal_encoding,
 )
-from .layers import FeedForward, LayerNorm  # chapter 6
-from .encoder import Encoder, EncoderLayer  # chapter 7
+from .layers import FeedForward, LayerNorm, set_fast_path  # chapter 6 (the fast path: chapter 15)
+from .encoder import Encoder, EncoderLayer, LayerStack  # chapter 7
 from .decoder import Decoder, DecoderLayer  # chapter 8
+from .torch_nn import from_torch  # chapters 4, 7 and 8: our layers from torch.nn's
 from .transformer import Transformer, TransformerConfig  # chapter 9
 from .generation import (  # chapter 10
     beam_search,
@@ -26,7 +28,8 @@ from .generation import (  # chapter 10
 )
 from .gpt import GPT, GPTConfig  # chapter 11
 from .vit import PatchEmbedding, ViT, ViTConfig  # chapter 12
-from .flops import training_flops_per_token  # chapter 15
+from . import hugging_face  # chapter 14
+from .flops import non_embedding_parameters, training_flops_per_token  # chapter 15
 from .training import (
     History,
     count_parameters,
@@ -39,6 +42,7 @@ from .training import (
     save_checkpoint,
     set_seed,
     train,
+    train_warmup_cosine,
     warmup_cosine,
     weight_decay_groups,
 )

@@ -6,6 +6,7 @@ Shapes: q (..., T_q, d_k), k (..., T_k, d_k), v (..., T_k, d_v). The leading dim
 usually (B, H): batch and heads. A mask is boolean and means True = "this query may attend to this
 key"; it broadcasts to (..., T_q, T_k).
 """
+
 from __future__ import annotations
 
 import math
@@ -32,9 +33,7 @@ def _check_inputs(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch
     if q.dim() < 2 or k.dim() < 2 or v.dim() < 2:
         raise ValueError("q, k and v need at least 2 dimensions (..., T, d)")
     if q.shape[-1] != k.shape[-1]:
-        raise ValueError(
-            f"q and k must have the same width d_k to be dotted: q has {q.shape[-1]}, k has {k.shape[-1]}"
-        )
+        raise ValueError(f"q and k must have the same width d_k to be dotted: q has {q.shape[-1]}, k has {k.shape[-1]}")
     if k.shape[-2] != v.shape[-2]:
         raise ValueError(f"k and v must have the same length T_k: k has {k.shape[-2]}, v has {v.shape[-2]}")
     if mask is not None:

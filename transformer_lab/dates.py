@@ -7,6 +7,7 @@ Dates are drawn from 1950-01-01 .. 2049-12-31. Formats with a two-digit year use
 a separator between day-first and month-first orders ('/' is month-first, '.' and '-' day-first or
 year-first), so no string is ambiguous either.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,12 +17,24 @@ from collections.abc import Callable, Sequence
 import torch
 
 from .tokenizer import CharTokenizer, pad_batch
-from .training import History, label_smoothed_cross_entropy, train, warmup_cosine
+from .training import History, label_smoothed_cross_entropy, train_warmup_cosine
 from .transformer import Transformer, TransformerConfig
 
 FIRST_DAY, LAST_DAY = dt.date(1950, 1, 1), dt.date(2049, 12, 31)
-MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-          "November", "December"]  # fmt: skip
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 KOREAN_WEEKDAYS = ["월요일", "화요일", "수요일", "목요일", "금요일", "토요일", "일요일"]
 
@@ -39,7 +52,9 @@ FORMATS: dict[str, Callable[[dt.date], str]] = {
     "mon day, year": lambda d: f"{MONTHS[d.month - 1][:3]} {d.day}, {d.year}",
     "month ordinal, year": lambda d: f"{MONTHS[d.month - 1]} {_ordinal(d.day)}, {d.year}",
     "ordinal of month year": lambda d: f"{_ordinal(d.day)} of {MONTHS[d.month - 1]} {d.year}",
-    "wkd dd mon yy (lower case)": lambda d: f"{WEEKDAYS[d.weekday()][:3]} {d.day:02d} {MONTHS[d.month - 1][:3]} {d.year % 100:02d}".lower(),
+    "wkd dd mon yy (lower case)": lambda d: (
+        f"{WEEKDAYS[d.weekday()][:3]} {d.day:02d} {MONTHS[d.month - 1][:3]} {d.year % 100:02d}".lower()
+    ),
     "DAY MONTH YEAR (upper case)": lambda d: f"{d.day} {MONTHS[d.month - 1]} {d.year}".upper(),
     "mm/dd/yy": lambda d: f"{d.month:02d}/{d.day:02d}/{d.year % 100:02d}",
     "m/d/yyyy": lambda d: f"{d.month}/{d.day}/{d.year}",
@@ -54,11 +69,6 @@ FORMATS: dict[str, Callable[[dt.date], str]] = {
 
 def to_iso(date: dt.date) -> str:
     return date.isoformat()  # "2026-11-23"
-
-
-def random_date(rng: random.Random) -> dt.date:
-    """A uniformly random date in 1950-01-01 .. 2049-12-31."""
-    return FIRST_DAY + dt.timedelta(days=rng.randrange((LAST_DAY - FIRST_DAY).days + 1))
 
 
 def split_dates(*, n_heldout: int, seed: int) -> tuple[list[dt.date], list[dt.date]]:
@@ -110,10 +120,18 @@ def encode_pairs(
 def translator_config(src_tok: CharTokenizer, tgt_tok: CharTokenizer) -> TransformerConfig:
     """Chapter 9's translator: 1 encoder + 1 decoder pre-LN layer, D=64, 4 heads, d_ff=128, GELU, learned positions."""
     return TransformerConfig(
-        src_vocab_size=src_tok.vocab_size, tgt_vocab_size=tgt_tok.vocab_size,
-        d_model=64, n_heads=4, n_layers=1, d_ff=128, dropout=0.0, max_len=40,
-        activation="gelu", norm_first=True, positional="learned",
-    )  # fmt: skip
+        src_vocab_size=src_tok.vocab_size,
+        tgt_vocab_size=tgt_tok.vocab_size,
+        d_model=64,
+        n_heads=4,
+        n_layers=1,
+        d_ff=128,
+        dropout=0.0,
+        max_len=40,
+        activation="gelu",
+        norm_first=True,
+        positional="learned",
+    )
 
 
 def train_translator(
@@ -126,14 +144,10 @@ def train_translator(
     peak_lr: float = 5e-3,
     warmup: int = 100,
     seed: int = 0,
-    progress: bool = True,
-    eval_fn: Callable[[Transformer], float] | None = None,
-    eval_every: int = 100,
+    **train_options,
 ) -> History:
-    """Chapter 9's training loop: AdamW (betas 0.9, 0.98), warmup then cosine, label smoothing 0.1, teacher
-    forcing. eval_fn and eval_every are passed on to `train`."""
-    optimizer = torch.optim.AdamW(model.parameters(), lr=peak_lr, betas=(0.9, 0.98), weight_decay=0.01, fused=True)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: warmup_cosine(step, warmup, steps))
+    """Chapter 9's training loop: teacher forcing, label smoothing 0.1, and the recipe of
+    training.train_warmup_cosine. train_options (progress, eval_fn, eval_every, ...) are passed on to `train`."""
     batches = torch.Generator().manual_seed(seed)
     pad_id = model.config.pad_id
 
@@ -146,10 +160,7 @@ def train_translator(
         logits = model(src, tgt[:, :-1])  # (B, 11, V): teacher forcing
         return label_smoothed_cross_entropy(logits, tgt[:, 1:], smoothing=0.1, ignore_index=pad_id)
 
-    return train(
-        model, optimizer, get_batch, loss_fn, steps=steps, scheduler=schedule, progress=progress,
-        eval_fn=eval_fn, eval_every=eval_every,
-    )  # fmt: skip
+    return train_warmup_cosine(model, get_batch, loss_fn, steps=steps, peak_lr=peak_lr, warmup=warmup, **train_options)
 
 
 def exact_match(output_ids: torch.Tensor, pairs: Sequence[tuple[str, str, str]], tgt_tok: CharTokenizer) -> float:

@@ -4,6 +4,7 @@
 split into training, validation and test images, stratified by digit, so every chapter and every
 benchmark evaluates on the same held-out images.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,7 +21,9 @@ class DigitSplit:
         return len(self.labels)
 
 
-def load_digits_split(*, seed: int = 0, fractions: tuple[float, float, float] = (0.70, 0.15, 0.15)) -> dict[str, DigitSplit]:
+def load_digits_split(
+    *, seed: int = 0, fractions: tuple[float, float, float] = (0.70, 0.15, 0.15)
+) -> dict[str, DigitSplit]:
     """{"train", "val", "test"} -> DigitSplit, stratified: each digit is split in the same proportions."""
     from sklearn.datasets import load_digits
 

@@ -5,6 +5,7 @@ holds a full copy of the model and trains on its own slice of every global batch
 `loss.backward()` DDP averages the gradients across ranks (all-reduce), so every rank applies
 the same update and the copies stay identical. gloo is the CPU backend, NCCL the GPU one.
 """
+
 from __future__ import annotations
 
 import os

@@ -8,9 +8,16 @@ PaLM, Chowdhery et al., 2022, appendix B):
 
 MFU is then tokens per second times this count, divided by the FLOP rate the hardware can reach.
 """
+
 from __future__ import annotations
 
 from .gpt import GPT
+
+
+def non_embedding_parameters(model: GPT) -> int:
+    """N of Kaplan et al.: every parameter except the two embedding tables `wte` and `wpe` (a lookup does
+    no arithmetic). With tied weights the head is `wte`, so it is not counted either."""
+    return sum(p.numel() for name, p in model.named_parameters() if not name.startswith(("wte.", "wpe.")))
 
 
 def training_flops_per_token(model: GPT) -> int:
@@ -21,11 +28,10 @@ def training_flops_per_token(model: GPT) -> int:
     token in the forward pass (2 FLOPs) and two in the backward pass, one for the gradient of the
     input and one for its own gradient (4 FLOPs): 6 N. Attention's two products have no parameters:
     each token's query meets the T keys (q·k) and its weights meet the T values, T·D multiply-adds
-    each per layer, so 4 L T D forward and 12 L T D with the backward. L is n_layer, D is d_model and
+    each per layer, so 4 L T D forward and 12 L T D with the backward. L is n_layers, D is d_model and
     T is the context block_size, counted in full although the causal mask makes half of the scores
     unused. With tied weights the head is the token table `wte`, so, as in Kaplan et al., its
     multiply (2 V D per token forward) is not counted: a few percent for this course's vocabularies.
     """
     cfg = model.config
-    n = sum(p.numel() for name, p in model.named_parameters() if not name.startswith(("wte.", "wpe.")))
-    return 6 * n + 12 * cfg.n_layer * cfg.block_size * cfg.d_model
+    return 6 * non_embedding_parameters(model) + 12 * cfg.n_layers * cfg.block_size * cfg.d_model

@@ -4,6 +4,7 @@ The sampling functions work on a batch of next-token logits (B, V). `greedy_deco
 `beam_search` drive an encoder-decoder model (chapter 9) that has `encode(src)` and
 `decode(tgt, memory, src)`; the decoder-only GPT (chapter 11) uses `sample_next_token`.
 """
+
 from __future__ import annotations
 
 import torch

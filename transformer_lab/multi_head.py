@@ -4,6 +4,7 @@ H heads each attend in a d_k = D / H dimensional subspace; their outputs are con
 by an output projection. Notation: B batch, T_q / T_k query and key lengths, D = d_model,
 H = n_heads, d_k = D // H.
 """
+
 from __future__ import annotations
 
 import torch
@@ -11,6 +12,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from .attention import fast_attention, scaled_dot_product_attention
+
+
+def check_heads(d_model: int, n_heads: int) -> None:
+    """Raise a ValueError unless n_heads divides d_model: each head attends in d_model / n_heads dimensions."""
+    if n_heads < 1 or d_model % n_heads != 0:
+        divisors = [h for h in range(1, d_model + 1) if d_model % h == 0][:8]
+        raise ValueError(
+            f"n_heads={n_heads} does not divide d_model={d_model}: each head needs d_model / n_heads "
+            f"dimensions (try n_heads in {divisors}...)"
+        )
 
 
 class KVCache:
@@ -22,17 +33,12 @@ class KVCache:
     only the new positions, where concatenating would copy the whole cache at every step. It is
     for generation, without gradients: an append writes into the buffer that earlier steps read,
     so a backward pass through those steps would fail.
-
-    A cache is only right while the weights that made it stay fixed, so it also keeps the one other
-    thing the layer can compute once per generation: on the fast path, its q, k and v weights stacked
-    into one matrix (see MultiHeadAttention._fused_qkv).
     """
 
     def __init__(self) -> None:
         self._k: torch.Tensor | None = None  # (B, H, capacity, d_k): the first len(self) positions are filled
         self._v: torch.Tensor | None = None
         self._length = 0
-        self.stacked_qkv: tuple[torch.Tensor, torch.Tensor | None] | None = None  # weight (3D, D), bias (3D,)
 
     def __len__(self) -> int:
         return self._length
@@ -69,24 +75,22 @@ class KVCache:
 class MultiHeadAttention(nn.Module):
     """Self- or cross-attention with H heads; keeps the last attention weights for plotting."""
 
-    def __init__(self, d_model: int, n_heads: int, dropout: float = 0.0, bias: bool = True):
+    def __init__(self, *, d_model: int, n_heads: int, dropout: float = 0.0, bias: bool = True):
         super().__init__()
-        if d_model % n_heads != 0:
-            raise ValueError(
-                f"n_heads={n_heads} does not divide d_model={d_model}: each head needs d_model / n_heads "
-                f"dimensions (try n_heads in {[h for h in range(1, d_model + 1) if d_model % h == 0][:8]}...)"
-            )
+        check_heads(d_model, n_heads)
         self.d_model, self.n_heads, self.d_k = d_model, n_heads, d_model // n_heads
-        self.dropout = dropout
+        self.dropout_p = dropout  # applied to the attention weights, inside the attention function
         self.q_proj = nn.Linear(d_model, d_model, bias=bias)
         self.k_proj = nn.Linear(d_model, d_model, bias=bias)
         self.v_proj = nn.Linear(d_model, d_model, bias=bias)
         self.out_proj = nn.Linear(d_model, d_model, bias=bias)
-        self.use_fast_path = False  # True: one matmul for self-attention's q, k, v and PyTorch's fused kernel; attn_weights stays None
-        self.attn_weights: torch.Tensor | None = None  # (B, H, T_q, T_k) after a forward
+        self.fast_path = (
+            False  # True: one matmul for self-attention's q, k, v and PyTorch's fused kernel (set_fast_path)
+        )
+        self.attn_weights: torch.Tensor | None = None  # (B, H, T_q, T_k) after a forward on the teaching path
 
     def extra_repr(self) -> str:
-        return f"d_model={self.d_model}, n_heads={self.n_heads}, d_k={self.d_k}"
+        return f"d_model={self.d_model}, n_heads={self.n_heads}, d_k={self.d_k}, fast_path={self.fast_path}"
 
     def split_heads(self, x: torch.Tensor) -> torch.Tensor:
         """(B, T, D) -> (B, H, T, d_k)"""
@@ -98,24 +102,16 @@ class MultiHeadAttention(nn.Module):
         B, _, T, _ = x.shape
         return x.transpose(1, 2).reshape(B, T, self.d_model)
 
-    def _fused_qkv(
-        self, x: torch.Tensor, kv_cache: KVCache | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _fused_qkv(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Self-attention's three projections as one matmul: (B, T, D) -> q, k, v, each (B, H, T, d_k).
 
-        Without a cache the weights are stacked at every call, so that in training the gradients flow
-        back to the three layers. With one (generation, a token per step) that would copy every weight to
-        save one small product, so the stack made at the first step is kept in the cache and reused.
+        The weights are stacked at every call, so that in training the gradients flow back to the
+        three layers.
         """
-        stacked = None if kv_cache is None else kv_cache.stacked_qkv
-        if stacked is None:
-            projections = (self.q_proj, self.k_proj, self.v_proj)
-            weight = torch.cat([p.weight for p in projections])  # (3D, D)
-            bias = None if self.q_proj.bias is None else torch.cat([p.bias for p in projections])  # (3D,)
-            stacked = (weight, bias)
-            if kv_cache is not None:
-                kv_cache.stacked_qkv = stacked
-        qkv = F.linear(x, *stacked)  # (B, T, 3D)
+        projections = (self.q_proj, self.k_proj, self.v_proj)
+        weight = torch.cat([p.weight for p in projections])  # (3D, D)
+        bias = None if self.q_proj.bias is None else torch.cat([p.bias for p in projections])  # (3D,)
+        qkv = F.linear(x, weight, bias)  # (B, T, 3D)
         return tuple(self.split_heads(t) for t in qkv.split(self.d_model, dim=-1))
 
     def forward(
@@ -139,8 +135,8 @@ class MultiHeadAttention(nn.Module):
         for name, x in (("query", query), ("key", key), ("value", value)):
             if x.dim() != 3 or x.shape[-1] != self.d_model:
                 raise ValueError(f"{name} must have shape (B, T, d_model={self.d_model}), got {tuple(x.shape)}")
-        if self.use_fast_path and query is key and key is value:
-            q, k, v = self._fused_qkv(query, kv_cache)
+        if self.fast_path and query is key and key is value:
+            q, k, v = self._fused_qkv(query)
         else:
             q = self.split_heads(self.q_proj(query))  # (B, H, T_q, d_k)
             k = self.split_heads(self.k_proj(key))  # (B, H, T_k, d_k)
@@ -150,29 +146,9 @@ class MultiHeadAttention(nn.Module):
             q, k = rotary(q, start=past), rotary(k, start=past)
         if kv_cache is not None:
             k, v = kv_cache.append(k, v)  # (B, H, past + T_k, d_k)
-        p = self.dropout if self.training else 0.0
-        if self.use_fast_path:
+        p = self.dropout_p if self.training else 0.0
+        if self.fast_path:
             out, self.attn_weights = fast_attention(q, k, v, mask, dropout_p=p, is_causal=is_causal), None
         else:
             out, self.attn_weights = scaled_dot_product_attention(q, k, v, mask, dropout_p=p)
         return self.out_proj(self.merge_heads(out))  # (B, T_q, D)
-
-    @classmethod
-    def from_torch(cls, m: nn.MultiheadAttention) -> "MultiHeadAttention":
-        """Copy the weights of a torch.nn.MultiheadAttention(batch_first=True)."""
-        if not isinstance(m, nn.MultiheadAttention):
-            raise TypeError(f"from_torch takes an nn.MultiheadAttention, got {type(m).__name__}")
-        if not m._qkv_same_embed_dim or m.bias_k is not None or m.add_zero_attn:
-            raise ValueError("from_torch supports nn.MultiheadAttention without kdim/vdim, add_bias_kv or add_zero_attn")
-        bias = m.in_proj_bias is not None
-        ours = cls(m.embed_dim, m.num_heads, dropout=m.dropout, bias=bias)
-        w_q, w_k, w_v = m.in_proj_weight.detach().chunk(3, dim=0)
-        with torch.no_grad():
-            for proj, w in zip((ours.q_proj, ours.k_proj, ours.v_proj), (w_q, w_k, w_v)):
-                proj.weight.copy_(w)
-            ours.out_proj.weight.copy_(m.out_proj.weight)
-            if bias:
-                for proj, b in zip((ours.q_proj, ours.k_proj, ours.v_proj), m.in_proj_bias.detach().chunk(3)):
-                    proj.bias.copy_(b)
-                ours.out_proj.bias.copy_(m.out_proj.bias)
-        return ours

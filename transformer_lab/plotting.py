@@ -1,4 +1,5 @@
 """Plotting helpers (matplotlib) used throughout the book. Each returns the Axes it drew on."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -19,9 +20,13 @@ def _axes(ax, figsize=(5, 4)):
 
 
 def plot_attention(
-    weights, x_labels: Sequence[str] | None = None, y_labels: Sequence[str] | None = None, ax=None,
-    title: str | None = None, colorbar: bool = True,
-):  # fmt: skip
+    weights,
+    x_labels: Sequence[str] | None = None,
+    y_labels: Sequence[str] | None = None,
+    ax=None,
+    title: str | None = None,
+    colorbar: bool = True,
+):
     """Heatmap of a (T_q, T_k) attention matrix: row = query (y), column = key (x)."""
     w = _to_numpy(weights)
     if w.ndim != 2:

@@ -3,6 +3,7 @@
 Attention alone is permutation-equivariant: shuffle the tokens and the outputs shuffle with them.
 Order enters only through what we add to (or how we rotate) the token vectors.
 """
+
 from __future__ import annotations
 
 import torch
@@ -32,7 +33,7 @@ def _check_length(T: int, start: int, max_len: int) -> None:
 class SinusoidalPositionalEncoding(nn.Module):
     """x (B, T, D) -> x + PE[start : start + T]. No parameters: the table is a buffer."""
 
-    def __init__(self, d_model: int, max_len: int):
+    def __init__(self, *, max_len: int, d_model: int):
         super().__init__()
         self.max_len = max_len
         self.register_buffer("pe", sinusoidal_encoding(max_len, d_model), persistent=False)
@@ -45,7 +46,7 @@ class SinusoidalPositionalEncoding(nn.Module):
 class LearnedPositionalEmbedding(nn.Module):
     """x (B, T, D) -> x + P[start : start + T], with P a trained (max_len, D) table (GPT-2, BERT, ViT)."""
 
-    def __init__(self, max_len: int, d_model: int):
+    def __init__(self, *, max_len: int, d_model: int):
         super().__init__()
         self.max_len = max_len
         self.weight = nn.Parameter(torch.randn(max_len, d_model) * 0.02)
@@ -62,7 +63,7 @@ class RotaryEmbedding(nn.Module):
     only on m - n. Pairs are (x[..., 2i], x[..., 2i+1]) with theta_i = base^(-2i/head_dim).
     """
 
-    def __init__(self, head_dim: int, max_len: int, base: float = 10000.0):
+    def __init__(self, *, max_len: int, head_dim: int, base: float = 10000.0):
         super().__init__()
         if head_dim % 2 != 0:
             raise ValueError(f"RotaryEmbedding needs an even head_dim (dimension pairs), got {head_dim}")

@@ -1,19 +1,20 @@
 """Tasks and text that need no download: sorting and reversal (chapters 7 and 8), multi-digit
 addition and a character-level corpus (chapter 11).
 
-Token conventions match the rest of the package: pad = 0, bos = 1, eos = 2, and the task's symbols
-are the ids 3, 4, ..., 3 + n_symbols - 1. Random draws come from a torch.Generator or a seed passed
-in, so a data set is fixed by its seed and no global random state is touched.
+Token conventions match the rest of the package: the ids PAD_ID = 0, BOS_ID = 1, EOS_ID = 2 of
+tokenizer.py, and the task's symbols are the ids 3, 4, ..., 3 + n_symbols - 1. Random draws come from a
+torch.Generator or a seed passed in, so a data set is fixed by its seed and no global random state is touched.
 """
+
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
-from .tokenizer import CharTokenizer
-from .training import History, train, warmup_cosine
+from .tokenizer import BOS_ID, EOS_ID, PAD_ID, CharTokenizer
+from .training import History, train_warmup_cosine
 
-PAD, BOS, EOS, FIRST_SYMBOL = 0, 1, 2, 3
+FIRST_SYMBOL = 3  # the first id after pad, bos and eos
 
 
 def random_symbols(
@@ -21,14 +22,14 @@ def random_symbols(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """n sequences of random symbols, lengths uniform in [min_len, max_len], right-padded.
 
-    Returns symbols (n, max_len) with PAD after each sequence's end, and lengths (n,).
+    Returns symbols (n, max_len) with PAD_ID after each sequence's end, and lengths (n,).
     """
     if not 1 <= min_len <= max_len:
         raise ValueError(f"need 1 <= min_len <= max_len, got min_len={min_len}, max_len={max_len}")
     lengths = torch.randint(min_len, max_len + 1, (n,), generator=generator)  # (n,)
     symbols = torch.randint(FIRST_SYMBOL, FIRST_SYMBOL + n_symbols, (n, max_len), generator=generator)
     real = torch.arange(max_len) < lengths[:, None]  # (n, max_len)
-    return symbols.masked_fill(~real, PAD), lengths
+    return symbols.masked_fill(~real, PAD_ID), lengths
 
 
 def sort_task(
@@ -36,12 +37,12 @@ def sort_task(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Input: a padded sequence; target at each real position i: the i-th smallest input symbol.
 
-    Returns (inputs, targets), both (n, max_len); targets are PAD where the input is PAD.
+    Returns (inputs, targets), both (n, max_len); targets are PAD_ID where the input is PAD_ID.
     """
     x, _ = random_symbols(n, min_len=min_len, max_len=max_len, n_symbols=n_symbols, generator=generator)
-    big = FIRST_SYMBOL + n_symbols  # pads sort to the end, then are put back as PAD
-    y = x.masked_fill(x == PAD, big).sort(dim=1).values
-    return x, y.masked_fill(y == big, PAD)
+    big = FIRST_SYMBOL + n_symbols  # pads sort to the end, then are put back as PAD_ID
+    y = x.masked_fill(x == PAD_ID, big).sort(dim=1).values
+    return x, y.masked_fill(y == big, PAD_ID)
 
 
 def reverse_task(
@@ -49,14 +50,14 @@ def reverse_task(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Sequence-to-sequence reversal: source `a b c`, target `<bos> c b a <eos>`.
 
-    Returns src (n, max_len) and tgt (n, max_len + 2), both right-padded with PAD.
+    Returns src (n, max_len) and tgt (n, max_len + 2), both right-padded with PAD_ID.
     """
     x, lengths = random_symbols(n, min_len=min_len, max_len=max_len, n_symbols=n_symbols, generator=generator)
-    tgt = torch.full((n, max_len + 2), PAD, dtype=torch.long)
-    tgt[:, 0] = BOS
+    tgt = torch.full((n, max_len + 2), PAD_ID, dtype=torch.long)
+    tgt[:, 0] = BOS_ID
     for row, length in enumerate(lengths.tolist()):
         tgt[row, 1 : length + 1] = x[row, :length].flip(0)
-        tgt[row, length + 1] = EOS
+        tgt[row, length + 1] = EOS_ID
     return x, tgt
 
 
@@ -105,7 +106,9 @@ def addition_tokens(
     return torch.cat(parts, dim=1)  # (N, 3 * n_digits + 3)
 
 
-def addition_batch(tokens: torch.Tensor, *, n_digits: int, ignore_index: int = -100) -> tuple[torch.Tensor, torch.Tensor]:
+def addition_batch(
+    tokens: torch.Tensor, *, n_digits: int, ignore_index: int = -100
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Token rows (B, L) -> (inputs (B, L - 1), targets (B, L - 1)) for next-token training.
 
     Only the answer is learned: the targets of the prompt "a+b" are ignore_index, so the model is
@@ -114,7 +117,6 @@ def addition_batch(tokens: torch.Tensor, *, n_digits: int, ignore_index: int = -
     inputs, targets = tokens[:, :-1], tokens[:, 1:].clone()  # (B, L - 1) each
     targets[:, : 2 * n_digits + 1] = ignore_index  # the first target kept is the answer's first digit
     return inputs, targets
-
 
 
 @torch.no_grad()
@@ -138,17 +140,11 @@ def train_addition(
     peak_lr: float = 6e-3,
     warmup: int = 100,
     seed: int = 0,
-    eval_fn=None,
-    eval_every: int = 100,
-    progress: bool = True,
+    **train_options,
 ) -> History:
-    """Chapter 11's recipe: random training problems each step, loss on the answer only, AdamW with
-    warmup then cosine decay. Returns the `History` of `train`.
-
-    AdamW is the fused one (one kernel per step for every parameter, Hugging Face Trainer's default):
-    the same update as the for-loop version up to float rounding, about three times cheaper on a CPU."""
-    optimizer = torch.optim.AdamW(model.parameters(), lr=peak_lr, betas=(0.9, 0.98), weight_decay=0.01, fused=True)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: warmup_cosine(step, warmup, steps))
+    """Chapter 11's recipe: random training problems each step, loss on the answer only, and the optimizer
+    and schedule of training.train_warmup_cosine. train_options (progress, eval_fn, eval_every, ...) are passed on
+    to `train`, whose `History` it returns."""
     draws = torch.Generator().manual_seed(seed)
 
     def get_batch(step: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -161,10 +157,7 @@ def train_addition(
         logits = model(inputs)  # (B, L - 1, V)
         return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-100)
 
-    return train(
-        model, optimizer, get_batch, loss_fn, steps=steps, scheduler=schedule, progress=progress,
-        eval_fn=eval_fn, eval_every=eval_every,
-    )  # fmt: skip
+    return train_warmup_cosine(model, get_batch, loss_fn, steps=steps, peak_lr=peak_lr, warmup=warmup, **train_options)
 
 
 # Chapter 11: a character-level corpus that every Python installation ships.

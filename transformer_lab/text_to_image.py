@@ -9,6 +9,7 @@ a separator, then the image as 64 discrete tokens, one per pixel, in reading ord
 Training predicts every image token from the text and the pixels before it; generation writes the
 64 pixel tokens one at a time after a prompt, exactly like text generation (chapter 10).
 """
+
 from __future__ import annotations
 
 import random
@@ -20,7 +21,7 @@ from torch import nn
 
 from .generation import check_sampling_args, sample_next_token
 from .gpt import GPT, GPTConfig
-from .multi_head import KVCache
+from .multi_head import KVCache, check_heads
 from .tokenizer import CharTokenizer, check_token_ids
 
 NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
@@ -53,9 +54,15 @@ def describe(label: int, thickness: str, rng: random.Random) -> str:
     """A random prompt for a digit: English or Korean, with or without a word for the stroke."""
     word = NUMBER_WORDS[label]
     choices = [
-        f"a {word}", word, f"the digit {label}", f"{label}", f"a handwritten {word}",
-        f"a {thickness} {word}", f"숫자 {KOREAN_NUMBERS[label]}", f"{KOREAN_NUMBERS[label]}",
-    ]  # fmt: skip
+        f"a {word}",
+        word,
+        f"the digit {label}",
+        f"{label}",
+        f"a handwritten {word}",
+        f"a {thickness} {word}",
+        f"숫자 {KOREAN_NUMBERS[label]}",
+        f"{KOREAN_NUMBERS[label]}",
+    ]
     return rng.choice(choices)
 
 
@@ -80,12 +87,13 @@ class TextToImageConfig:
     text_vocab_size: int  # prompt characters, specials included (pad = 0)
     max_text_len: int = 20  # prompts are right-aligned in this many characters
     levels: int = 4  # image tokens: intensity levels
-    n_layer: int = 2
-    n_head: int = 4
+    n_layers: int = 2
+    n_heads: int = 4
     d_model: int = 64
     d_ff: int = 128
 
     def __post_init__(self):
+        check_heads(self.d_model, self.n_heads)
         if self.levels < 2:
             raise ValueError(f"levels must be at least 2 (an image needs two intensities), got {self.levels}")
         if self.max_text_len < 1:
@@ -111,10 +119,14 @@ class TextToImage(nn.Module):
         # The GPT's own head (tied to its embedding, so it adds no parameters) is not used: pixels get a K-way head.
         self.gpt = GPT(
             GPTConfig(
-                vocab_size=cfg.text_vocab_size + 1 + cfg.levels, block_size=cfg.max_text_len + self.N_PIXELS,
-                n_layer=cfg.n_layer, n_head=cfg.n_head, d_model=cfg.d_model, d_ff=cfg.d_ff,
+                vocab_size=cfg.text_vocab_size + 1 + cfg.levels,
+                block_size=cfg.max_text_len + self.N_PIXELS,
+                n_layers=cfg.n_layers,
+                n_heads=cfg.n_heads,
+                d_model=cfg.d_model,
+                d_ff=cfg.d_ff,
             )
-        )  # fmt: skip
+        )
         self.image_head = nn.Linear(cfg.d_model, cfg.levels)  # the K-way output for pixel positions
 
     def encode_prompts(self, prompts: list[str], tokenizer: CharTokenizer) -> torch.Tensor:
@@ -173,8 +185,9 @@ class TextToImage(nn.Module):
             h = self.gpt.hidden_states(text, kv_caches=caches)[:, -1]  # (B, D): at the sep, predicting pixel 0
             for i in range(self.N_PIXELS):
                 logits = self.image_head(h)  # (B, K)
-                token = sample_next_token(logits, do_sample=True, temperature=temperature, top_k=top_k,
-                                          generator=generator)  # fmt: skip
+                token = sample_next_token(
+                    logits, do_sample=True, temperature=temperature, top_k=top_k, generator=generator
+                )
                 pixels.append(token)  # (B, 1)
                 if i < self.N_PIXELS - 1:  # feed the new pixel; its hidden state predicts the next one
                     h = self.gpt.hidden_states(token + self.config.first_image_id, kv_caches=caches)[:, -1]

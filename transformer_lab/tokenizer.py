@@ -3,14 +3,16 @@
 A character tokenizer is the simplest tokenizer that still shows every idea a real one has:
 a fixed vocabulary, special tokens, unknown characters, and padding to make a batch rectangular.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
 import torch
 
-PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
-SPECIAL_TOKENS = (PAD, BOS, EOS, UNK)
+PAD_TOKEN, BOS_TOKEN, EOS_TOKEN, UNK_TOKEN = "<pad>", "<bos>", "<eos>", "<unk>"  # the special tokens' text
+SPECIAL_TOKENS = (PAD_TOKEN, BOS_TOKEN, EOS_TOKEN, UNK_TOKEN)
+PAD_ID, BOS_ID, EOS_ID, UNK_ID = 0, 1, 2, 3  # their ids, the same in every vocabulary of the course
 
 
 class CharTokenizer:
@@ -23,10 +25,10 @@ class CharTokenizer:
                 raise ValueError(f"CharTokenizer takes single characters, got {c!r}")
         self.itos: list[str] = [*SPECIAL_TOKENS, *chars]
         self.stoi: dict[str, int] = {s: i for i, s in enumerate(self.itos)}
-        self.pad_id, self.bos_id, self.eos_id, self.unk_id = 0, 1, 2, 3
+        self.pad_id, self.bos_id, self.eos_id, self.unk_id = PAD_ID, BOS_ID, EOS_ID, UNK_ID
 
     @classmethod
-    def from_texts(cls, texts: Iterable[str]) -> "CharTokenizer":
+    def from_texts(cls, texts: Iterable[str]) -> CharTokenizer:
         """Build the vocabulary from every character that occurs in `texts`."""
         return cls(c for text in texts for c in text)
 

@@ -3,6 +3,7 @@
 src ids -> embedding * sqrt(D) + positions -> Encoder -> memory
 tgt ids -> embedding * sqrt(D) + positions -> Decoder(memory) -> linear -> logits over the target vocabulary
 """
+
 from __future__ import annotations
 
 import math
@@ -15,6 +16,7 @@ from .attention import causal_mask, padding_mask
 from .decoder import Decoder
 from .encoder import Encoder
 from .generation import beam_search, greedy_decode
+from .multi_head import check_heads
 from .positional import LearnedPositionalEmbedding, SinusoidalPositionalEncoding
 from .tokenizer import check_token_ids
 
@@ -39,16 +41,15 @@ class TransformerConfig:
     eos_id: int = 2
 
     def __post_init__(self):
-        if self.d_model % self.n_heads != 0:
-            raise ValueError(f"n_heads={self.n_heads} does not divide d_model={self.d_model}")
+        check_heads(self.d_model, self.n_heads)
         if self.positional not in ("sinusoidal", "learned"):
             raise ValueError(f"positional must be 'sinusoidal' or 'learned', got {self.positional!r}")
 
 
 def _positions(cfg: TransformerConfig) -> nn.Module:
     if cfg.positional == "sinusoidal":
-        return SinusoidalPositionalEncoding(cfg.d_model, cfg.max_len)
-    return LearnedPositionalEmbedding(cfg.max_len, cfg.d_model)
+        return SinusoidalPositionalEncoding(max_len=cfg.max_len, d_model=cfg.d_model)
+    return LearnedPositionalEmbedding(max_len=cfg.max_len, d_model=cfg.d_model)
 
 
 class Transformer(nn.Module):
@@ -56,23 +57,27 @@ class Transformer(nn.Module):
         super().__init__()
         cfg = self.config = config
         layer_args = dict(
-            d_model=cfg.d_model, n_heads=cfg.n_heads, d_ff=cfg.d_ff, dropout=cfg.dropout,
-            activation=cfg.activation, norm_first=cfg.norm_first,
-        )  # fmt: skip
+            d_model=cfg.d_model,
+            n_heads=cfg.n_heads,
+            d_ff=cfg.d_ff,
+            dropout=cfg.dropout,
+            activation=cfg.activation,
+            norm_first=cfg.norm_first,
+        )
         self.src_embed = nn.Embedding(cfg.src_vocab_size, cfg.d_model)
         self.tgt_embed = nn.Embedding(cfg.tgt_vocab_size, cfg.d_model)
         self.src_pos, self.tgt_pos = _positions(cfg), _positions(cfg)
         self.dropout = nn.Dropout(cfg.dropout)
         self.encoder = Encoder(n_layers=cfg.n_layers, **layer_args)
         self.decoder = Decoder(n_layers=cfg.n_decoder_layers or cfg.n_layers, **layer_args)
-        self.generator = nn.Linear(cfg.d_model, cfg.tgt_vocab_size)
+        self.lm_head = nn.Linear(cfg.d_model, cfg.tgt_vocab_size)  # the output projection onto the vocabulary
         for p in self.parameters():
             if p.dim() > 1:
                 nn.init.xavier_uniform_(p)
         for embed in (self.src_embed, self.tgt_embed):
             nn.init.normal_(embed.weight, std=cfg.d_model**-0.5)  # unit variance after * sqrt(D)
         if cfg.tie_embeddings:
-            self.generator.weight = self.tgt_embed.weight
+            self.lm_head.weight = self.tgt_embed.weight
 
     def _embed(self, ids: torch.Tensor, embed: nn.Embedding, pos: nn.Module, name: str) -> torch.Tensor:
         check_token_ids(ids, embed.num_embeddings, name)
@@ -94,7 +99,7 @@ class Transformer(nn.Module):
         tgt_mask = causal_mask(T, device=tgt.device) & padding_mask(tgt, self.config.pad_id)  # (B, 1, T, T)
         memory_mask = padding_mask(src, self.config.pad_id)  # (B, 1, 1, T_src)
         x = self._embed(tgt, self.tgt_embed, self.tgt_pos, "target ids")  # (B, T_tgt, D)
-        return self.generator(self.decoder(x, memory, tgt_mask, memory_mask))  # (B, T_tgt, V_tgt)
+        return self.lm_head(self.decoder(x, memory, tgt_mask, memory_mask))  # (B, T_tgt, V_tgt)
 
     def forward(self, src: torch.Tensor, tgt: torch.Tensor) -> torch.Tensor:
         """Teacher forcing: tgt is the target shifted right (starts with bos). Returns (B, T_tgt, V_tgt)."""
@@ -106,4 +111,6 @@ class Transformer(nn.Module):
     def beam_search(
         self, src: torch.Tensor, beam_size: int = 4, max_len: int | None = None, length_penalty: float = 0.0
     ) -> torch.Tensor:
-        return beam_search(self, src, beam_size, self.config.max_len - 1 if max_len is None else max_len, length_penalty)
+        return beam_search(
+            self, src, beam_size, self.config.max_len - 1 if max_len is None else max_len, length_penalty
+        )

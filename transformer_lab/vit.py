@@ -3,6 +3,7 @@
 images (B, C, H, W) -> N = (H/P)(W/P) patches of P*P*C numbers -> linear map to D -> prepend a class
 token -> add learned positions -> pre-LN encoder -> the class token's vector (or the mean) -> logits.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from einops import rearrange
 from torch import nn
 
 from .encoder import Encoder
+from .multi_head import check_heads
 from .positional import LearnedPositionalEmbedding
 
 
@@ -30,6 +32,7 @@ class ViTConfig:
     activation: str = "gelu"
 
     def __post_init__(self):
+        check_heads(self.d_model, self.n_heads)
         if self.image_size % self.patch_size != 0:
             raise ValueError(
                 f"patch_size={self.patch_size} does not divide image_size={self.image_size}: "
@@ -77,12 +80,17 @@ class ViT(nn.Module):
             image_size=cfg.image_size, patch_size=cfg.patch_size, in_channels=cfg.in_channels, d_model=cfg.d_model
         )
         self.cls_token = nn.Parameter(torch.randn(1, 1, cfg.d_model) * 0.02)
-        self.pos_embed = LearnedPositionalEmbedding(cfg.n_patches + 1, cfg.d_model)
+        self.pos_embed = LearnedPositionalEmbedding(max_len=cfg.n_patches + 1, d_model=cfg.d_model)
         self.dropout = nn.Dropout(cfg.dropout)
         self.encoder = Encoder(
-            n_layers=cfg.n_layers, d_model=cfg.d_model, n_heads=cfg.n_heads, d_ff=cfg.d_ff,
-            dropout=cfg.dropout, activation=cfg.activation, norm_first=True,
-        )  # fmt: skip
+            n_layers=cfg.n_layers,
+            d_model=cfg.d_model,
+            n_heads=cfg.n_heads,
+            d_ff=cfg.d_ff,
+            dropout=cfg.dropout,
+            activation=cfg.activation,
+            norm_first=True,
+        )
         self.head = nn.Linear(cfg.d_model, cfg.n_classes)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:

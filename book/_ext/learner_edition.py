@@ -6,6 +6,7 @@ its Binder, Colab and download buttons from the page's own source; this extensio
 rewrites those links, so that a learner who launches or downloads a chapter starts from the stubs.
 The chapter with its solutions stays one click away in the download menu.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -36,10 +37,17 @@ def point_buttons_at_learner_edition(app: Sphinx, pagename: str, templatename, c
         if group.get("label") == "download-buttons":
             buttons = group["buttons"]
             source = next(b for b in buttons if b.get("label") == "download-source-button")
-            solutions = dict(source, text=".ipynb with solutions", label="download-solutions-button",
-                             tooltip="Download the chapter with its solutions")
-            source.update(url=context["pathto"](edition, 1), text=".ipynb",
-                          tooltip="Download the notebook (the learner's edition: exercises to complete)")
+            solutions = dict(
+                source,
+                text=".ipynb with solutions",
+                label="download-solutions-button",
+                tooltip="Download the chapter with its solutions",
+            )
+            source.update(
+                url=context["pathto"](edition, 1),
+                text=".ipynb",
+                tooltip="Download the notebook (the learner's edition: exercises to complete)",
+            )
             buttons.insert(buttons.index(source) + 1, solutions)
 
 

@@ -1,10 +1,15 @@
-"""The engine of every checker: run the cases, compare with the reference, name a known mistake."""
+"""The engine of every checker: run the cases, compare with the reference, name a known mistake.
+
+Its public names are the shared helpers of the checker modules; the underscored ones are its own.
+"""
+
 from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -33,28 +38,28 @@ class Mistake:
 Run = Callable[[Callable, Case], Any]  # (an implementation, a case) -> what gets compared
 
 
-class _Explained(AssertionError):
-    """A failure already worded for the learner; the public checkers raise it as a plain AssertionError."""
+class Explained(AssertionError):
+    """A failure already worded for the learner; a function wrapped by `checker` raises it as a plain AssertionError."""
 
 
-def _checker(check: Callable[[Any], None]) -> Callable[[Any], None]:
+def checker(check: Callable[[Any], None]) -> Callable[[Any], None]:
     """Make a checker raise AssertionError, chained to the learner's own exception if there was one."""
 
     @functools.wraps(check)
-    def checker(candidate) -> None:
+    def wrapped(candidate) -> None:
         threads = torch.get_num_threads()
         torch.set_num_threads(1)  # the inputs are tiny: one thread is fastest, and kind to a shared machine
         try:
             check(candidate)
-        except _Explained as failure:
+        except Explained as failure:
             raise AssertionError(str(failure)) from failure.__cause__
         finally:
             torch.set_num_threads(threads)
 
-    return checker
+    return wrapped
 
 
-def _check(
+def run_cases(
     name: str,
     candidate,
     reference,
@@ -72,34 +77,34 @@ def _check(
     """
     for n, case in enumerate(cases, 1):
         expected = run(reference, case)
-        got = _run_candidate(name, run, candidate, case)
+        got = run_candidate(name, run, candidate, case)
         problem = _compare(got, expected, fields, optional)
         if problem is not None:
             hint = _diagnose(got, case, run, mistakes, fields, optional)
-            where = f"{name} is not right yet. Case {n} of {len(cases)}: {_describe(case)}."
-            raise _Explained(f"{where}\n{hint}\n(In detail: {problem})" if hint else f"{where}\n{problem}")
+            where = f"{name} is not right yet. Case {n} of {len(cases)}: {describe(case)}."
+            raise Explained(f"{where}\n{hint}\n(In detail: {problem})" if hint else f"{where}\n{problem}")
     if announce:
         print(f"✓ {name}: correct on {len(cases)} cases")
 
 
-def _run_candidate(name: str, run: Run, candidate, case: Case):
+def run_candidate(name: str, run: Run, candidate, case: Case):
     """Run the learner's code on copies of the inputs; turn its exceptions and in-place edits into failures."""
     copies = _copy_inputs(case)
     try:
         got = run(candidate, copies)
-    except _Explained:
+    except Explained:
         raise
     except NotImplementedError:
-        raise _Explained(
+        raise Explained(
             f"{name} is not implemented yet (your code raised NotImplementedError). "
             "Fill in the exercise, then run this check again."
         ) from None
     except Exception as err:
-        raise _Explained(f"Your {name} raised {type(err).__name__}: {err}\non input {_describe(case)}") from err
+        raise Explained(f"Your {name} raised {type(err).__name__}: {err}\non input {describe(case)}") from err
     for arg, before in case.inputs.items():
         if isinstance(before, torch.Tensor) and not torch.equal(before, copies.inputs[arg]):
-            raise _Explained(
-                f"Your {name} changed its input `{arg}` in place (on input {_describe(case)}). "
+            raise Explained(
+                f"Your {name} changed its input `{arg}` in place (on input {describe(case)}). "
                 "Leave the inputs as they are: use out-of-place operations (x = x / s, masked_fill) "
                 "rather than in-place ones (x /= s, masked_fill_), or work on a copy."
             )
@@ -133,7 +138,7 @@ def _compare(got, expected, fields, optional=(), equal_nan=False) -> str | None:
     if len(fields) == 1:
         return _compare_tensor(fields[0], got, expected, equal_nan)
     if not isinstance(got, (tuple, list)) or len(got) != len(fields):
-        return f"your code returned {_kind(got)}; it should return a tuple ({', '.join(fields)})."
+        return f"your code returned {kind(got)}; it should return a tuple ({', '.join(fields)})."
     for name, g, e in zip(fields, got, expected):
         if g is None and name in optional:
             continue
@@ -146,7 +151,7 @@ def _compare(got, expected, fields, optional=(), equal_nan=False) -> str | None:
 def _compare_tensor(name: str, got, expected: torch.Tensor, equal_nan: bool = False) -> str | None:
     if not isinstance(got, torch.Tensor):
         forgot = " Did you forget to `return` it?" if got is None else ""
-        return f"`{name}` is {_kind(got)}, not a torch.Tensor.{forgot}"
+        return f"`{name}` is {kind(got)}, not a torch.Tensor.{forgot}"
     if got.shape != expected.shape:
         return f"`{name}` has shape {tuple(got.shape)}; expected {tuple(expected.shape)}."
     if got.dtype != expected.dtype:
@@ -156,8 +161,10 @@ def _compare_tensor(name: str, got, expected: torch.Tensor, equal_nan: bool = Fa
         if not wrong.any():
             return None
         i = _first(wrong)
-        return (f"`{name}` differs at {int(wrong.sum())} of {wrong.numel()} positions; the first is index {i}: "
-                f"yours {got[i].item()}, expected {expected[i].item()}.")  # fmt: skip
+        return (
+            f"`{name}` differs at {int(wrong.sum())} of {wrong.numel()} positions; the first is index {i}: "
+            f"yours {got[i].item()}, expected {expected[i].item()}."
+        )
     close = torch.isclose(got, expected, rtol=RTOL, atol=ATOL, equal_nan=equal_nan)
     if close.all():
         return None
@@ -168,15 +175,18 @@ def _compare_tensor(name: str, got, expected: torch.Tensor, equal_nan: bool = Fa
     i = _first(diff == diff.max())
     if diff.max() == math.inf:
         return f"`{name}` differs at index {i}: yours {got[i].item():.6g}, expected {expected[i].item():.6g}."
-    return (f"`{name}` differs from the expected values by up to {diff.max().item():.3g} (max abs difference, "
-            f"at index {i}: yours {got[i].item():.6g}, expected {expected[i].item():.6g}).")  # fmt: skip
+    return (
+        f"`{name}` differs from the expected values by up to {diff.max().item():.3g} (max abs difference, "
+        f"at index {i}: yours {got[i].item():.6g}, expected {expected[i].item():.6g})."
+    )
 
 
 def _first(where: torch.Tensor) -> tuple[int, ...]:
     return tuple(int(i) for i in where.nonzero()[0])
 
 
-def _kind(x) -> str:
+def kind(x) -> str:
+    """What x is, in words: "None", "a Tensor of shape (2, 3)", "a list of 4 items", "a str"."""
     if x is None:
         return "None"
     if isinstance(x, torch.Tensor):
@@ -186,7 +196,8 @@ def _kind(x) -> str:
     return f"a {type(x).__name__}"
 
 
-def _describe(case: Case) -> str:
+def describe(case: Case) -> str:
+    """A case in words for a failure message: its label, its inputs (small integer tensors by value) and init."""
     parts = []
     for name, x in case.inputs.items():
         if isinstance(x, torch.Tensor) and not x.is_floating_point() and x.dtype != torch.bool and x.numel() <= 24:
@@ -201,22 +212,23 @@ def _describe(case: Case) -> str:
     return f"{case.label} ({', '.join(parts)}{built})" if case.label else f"{', '.join(parts)}{built}"
 
 
-def _call(fn: Callable, case: Case):
+def call(fn: Callable, case: Case):
+    """The plainest Run: call fn on the case's inputs, positionally."""
     return fn(*case.inputs.values())
 
 
-def _module_run(reference_cls: type[nn.Module], keep_attn_weights: bool = False) -> Run:
+def module_run(reference_cls: type[nn.Module], keep_attn_weights: bool = False) -> Run:
     """Build a class with case.init, copy in a seeded reference instance's weights, and call it on the inputs."""
 
     def run(cls, case: Case):
-        module = _build(cls, case.init, _seeded(reference_cls, case.init).state_dict())
+        module = build(cls, case.init, seeded(reference_cls, case.init).state_dict())
         out = module(*case.inputs.values())
         return (out, getattr(module, "attn_weights", None)) if keep_attn_weights else out
 
     return run
 
 
-def _seeded(cls: type[nn.Module], init: dict[str, Any]) -> nn.Module:
+def seeded(cls: type[nn.Module], init: dict[str, Any]) -> nn.Module:
     """The class built under a fixed seed, every parameter nudged (so LayerNorm's ones and zeros matter too)."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
@@ -227,7 +239,8 @@ def _seeded(cls: type[nn.Module], init: dict[str, Any]) -> nn.Module:
     return module.eval()
 
 
-def _build(cls, init: dict[str, Any], state: dict[str, torch.Tensor]) -> nn.Module:
+def build(cls, init: dict[str, Any], state: dict[str, torch.Tensor]) -> nn.Module:
+    """cls(**init) with `state` loaded, in eval mode; failing to build it or load `state` raises Explained."""
     args = ", ".join(f"{k}={v!r}" for k, v in init.items())
     try:
         with torch.random.fork_rng(devices=[]):  # its initial weights get overwritten: spare the learner's RNG
@@ -235,32 +248,35 @@ def _build(cls, init: dict[str, Any], state: dict[str, torch.Tensor]) -> nn.Modu
     except NotImplementedError:
         raise
     except Exception as err:
-        raise _Explained(f"Building your class as {cls.__name__}({args}) raised {type(err).__name__}: {err}") from err
+        raise Explained(f"Building your class as {cls.__name__}({args}) raised {type(err).__name__}: {err}") from err
     try:
         module.load_state_dict(state)
     except RuntimeError as err:
-        raise _Explained(
+        raise Explained(
             f"Your {cls.__name__}'s parameters are not named like the package's, so the checker cannot copy "
             f"the reference weights in. Keep these names: {', '.join(state)}.\n{err}"
         ) from None
     return module.eval()
 
 
-def _expect_function(name: str, candidate) -> None:
+def expect_function(name: str, candidate) -> None:
+    """Fail, in words, unless candidate is a function (a callable that is not a class)."""
     if isinstance(candidate, type) or not callable(candidate):
-        raise _Explained(f"{name}: pass your function itself, e.g. check(my_function), not {_kind(candidate)}.")
+        raise Explained(f"{name}: pass your function itself, e.g. check(my_function), not {kind(candidate)}.")
 
 
-def _expect_class(name: str, candidate, base: type[nn.Module]) -> None:
+def expect_class(name: str, candidate, base: type[nn.Module]) -> None:
+    """Fail, in words, unless candidate is a class that subclasses base."""
     if not (isinstance(candidate, type) and issubclass(candidate, base)):
-        kind = "an nn.Module class" if base is nn.Module else f"a subclass of tl.{base.__name__}"
-        raise _Explained(f"{name}: pass your class itself, {kind}, e.g. check(MyClass), not {_kind(candidate)}.")
+        wanted = "an nn.Module class" if base is nn.Module else f"a subclass of tl.{base.__name__}"
+        raise Explained(f"{name}: pass your class itself, {wanted}, e.g. check(MyClass), not {kind(candidate)}.")
 
 
-def _randn(g: torch.Generator, *shape: int, scale: float = 1.0) -> torch.Tensor:
+def randn(g: torch.Generator, *shape: int, scale: float = 1.0) -> torch.Tensor:
+    """Standard normal values of the given shape drawn from g, times scale."""
     return torch.randn(*shape, generator=g) * scale
 
 
-def _lengths_mask(lengths: list[int], T: int) -> torch.Tensor:
+def lengths_mask(lengths: list[int], T: int) -> torch.Tensor:
     """(B, 1, 1, T) padding mask: row b may attend to its first lengths[b] keys."""
     return (torch.arange(T)[None, :] < torch.tensor(lengths)[:, None])[:, None, None, :]

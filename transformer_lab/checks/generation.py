@@ -1,21 +1,23 @@
 """Chapters 9 and 10: greedy decoding, beam search, top-k and top-p filtering."""
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
 from ..generation import beam_search, greedy_decode, top_k_filter, top_p_filter
 from ..transformer import Transformer, TransformerConfig
-from .engine import Case, Mistake, NEG_INF, Run, _check, _checker, _expect_function, _randn
+from .engine import NEG_INF, Case, Mistake, Run, checker, expect_function, randn, run_cases
 
 
-def _small_transformer() -> Transformer:
+def small_transformer() -> Transformer:
     """A seeded, untrained encoder-decoder whose greedy rows stop at different steps (so eos handling shows)."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(2)
-        cfg = TransformerConfig(src_vocab_size=11, tgt_vocab_size=9, d_model=16, n_heads=2, n_layers=1, d_ff=32,
-                                dropout=0.0, max_len=12)  # fmt: skip
+        cfg = TransformerConfig(
+            src_vocab_size=11, tgt_vocab_size=9, d_model=16, n_heads=2, n_layers=1, d_ff=32, dropout=0.0, max_len=12
+        )
         return Transformer(cfg).eval()
 
 
@@ -60,42 +62,54 @@ def _greedy(model, src, max_len, *, feed_all=True, read_last=True, pad_after_eos
 
 
 GREEDY_MISTAKES = [
-    Mistake("Your output matches greedy decoding that feeds the decoder only the LAST token at each step. "
-            "Feed everything generated so far, ys (B, t), and read the logits at the last position.",
-            lambda model, src, max_len: _greedy(model, src, max_len, feed_all=False)),
-    Mistake("Your output matches greedy decoding that reads the logits at the FIRST position. The next token "
-            "comes from the last position: logits[:, -1].",
-            lambda model, src, max_len: _greedy(model, src, max_len, read_last=False)),
-    Mistake("Your rows go on after their eos. Once a row has produced eos, fill it with pad_id from then on "
-            "(and stop when every row has finished).",
-            lambda model, src, max_len: _greedy(model, src, max_len, pad_after_eos=False)),
-    Mistake("Your rows go on after their eos. Once a row has produced eos, fill it with pad_id from then on "
-            "(and stop when every row has finished).",
-            lambda model, src, max_len: _greedy(model, src, max_len, pad_after_eos=False, stop=False)),
-    Mistake("Your output leaves out the bos token it started from: return ys, bos included.",
-            lambda model, src, max_len: greedy_decode(model, src, max_len)[:, 1:]),
-]  # fmt: skip
+    Mistake(
+        "Your output matches greedy decoding that feeds the decoder only the LAST token at each step. "
+        "Feed everything generated so far, ys (B, t), and read the logits at the last position.",
+        lambda model, src, max_len: _greedy(model, src, max_len, feed_all=False),
+    ),
+    Mistake(
+        "Your output matches greedy decoding that reads the logits at the FIRST position. The next token "
+        "comes from the last position: logits[:, -1].",
+        lambda model, src, max_len: _greedy(model, src, max_len, read_last=False),
+    ),
+    Mistake(
+        "Your rows go on after their eos. Once a row has produced eos, fill it with pad_id from then on "
+        "(and stop when every row has finished).",
+        lambda model, src, max_len: _greedy(model, src, max_len, pad_after_eos=False),
+    ),
+    Mistake(
+        "Your rows go on after their eos. Once a row has produced eos, fill it with pad_id from then on "
+        "(and stop when every row has finished).",
+        lambda model, src, max_len: _greedy(model, src, max_len, pad_after_eos=False, stop=False),
+    ),
+    Mistake(
+        "Your output leaves out the bos token it started from: return ys, bos included.",
+        lambda model, src, max_len: greedy_decode(model, src, max_len)[:, 1:],
+    ),
+]
 
 
-@_checker
+@checker
 def check_greedy_decode(fn: Callable) -> None:
     """fn(model, src, max_len) -> ids (B, <= 1 + max_len), starting with bos, like tl.greedy_decode.
 
     Rows that finished with eos are padded with pad_id; stopping early once every row has finished is optional.
     """
     name = "greedy_decode"
-    _expect_function(name, fn)
-    model = _small_transformer()
+    expect_function(name, fn)
+    model = small_transformer()
     one, batch = _sources()
     cases = [
         Case("batch of 1, max_len=6", dict(model=model, src=one, max_len=6)),
         Case("batch of 3 with source padding, max_len=8", dict(model=model, src=batch, max_len=8)),
     ]
-    _check(name, fn, greedy_decode, cases, _decoding_run(model.config.pad_id), GREEDY_MISTAKES, fields=("ids",))
+    run_cases(name, fn, greedy_decode, cases, _decoding_run(model.config.pad_id), GREEDY_MISTAKES, fields=("ids",))
 
 
 @torch.no_grad()
-def _beam(model, src, beam_size=4, max_len=32, length_penalty=0.0, *, log_probs=True, accumulate=True, penalty=True):
+def beam_one_at_a_time(
+    model, src, beam_size=4, max_len=32, length_penalty=0.0, *, log_probs=True, accumulate=True, penalty=True
+):
     """Beam search over Python lists, with one step changed at a time; the defaults give the right result."""
     cfg = model.config
     rows = []
@@ -106,11 +120,15 @@ def _beam(model, src, beam_size=4, max_len=32, length_penalty=0.0, *, log_probs=
         finished: list[tuple[float, list[int]]] = []
         for _ in range(max_len):
             K = len(beams)  # every beam has the same length, so they go through the decoder together
-            logits = model.decode(torch.tensor([seq for _, seq in beams]), memory.expand(K, -1, -1),
-                                  one_src.expand(K, -1))[:, -1]  # (K, V)  # fmt: skip
+            logits = model.decode(
+                torch.tensor([seq for _, seq in beams]), memory.expand(K, -1, -1), one_src.expand(K, -1)
+            )[:, -1]  # (K, V)
             steps = (logits.log_softmax(-1) if log_probs else logits).tolist()
-            candidates = [((score if accumulate else 0.0) + s, seq + [token])
-                          for (score, seq), step in zip(beams, steps) for token, s in enumerate(step)]  # fmt: skip
+            candidates = [
+                ((score if accumulate else 0.0) + s, seq + [token])
+                for (score, seq), step in zip(beams, steps)
+                for token, s in enumerate(step)
+            ]
             beams = []
             for score, seq in sorted(candidates, key=lambda c: c[0], reverse=True)[:beam_size]:
                 if seq[-1] == cfg.eos_id:
@@ -128,30 +146,39 @@ def _beam(model, src, beam_size=4, max_len=32, length_penalty=0.0, *, log_probs=
 
 
 BEAM_MISTAKES = [
-    Mistake("Your output matches beam search that ranks by raw logits. Add log-probabilities: "
-            "torch.log_softmax(logits, dim=-1), not the logits themselves.",
-            lambda model, src, beam_size=4, max_len=32, length_penalty=0.0:
-            _beam(model, src, beam_size, max_len, length_penalty, log_probs=False)),
-    Mistake("Your output matches beam search that ranks by the last token's log-probability only. A beam's score "
-            "is the SUM of its tokens' log-probabilities: add the new log-probs to the beam's score.",
-            lambda model, src, beam_size=4, max_len=32, length_penalty=0.0:
-            _beam(model, src, beam_size, max_len, length_penalty, accumulate=False)),
-    Mistake("Your output matches beam search that ignores length_penalty. Score a finished hypothesis by "
-            "log P / length ** length_penalty (length = generated tokens, eos included).",
-            lambda model, src, beam_size=4, max_len=32, length_penalty=0.0:
-            _beam(model, src, beam_size, max_len, length_penalty, penalty=False)),
-]  # fmt: skip
+    Mistake(
+        "Your output matches beam search that ranks by raw logits. Add log-probabilities: "
+        "torch.log_softmax(logits, dim=-1), not the logits themselves.",
+        lambda model, src, beam_size=4, max_len=32, length_penalty=0.0: beam_one_at_a_time(
+            model, src, beam_size, max_len, length_penalty, log_probs=False
+        ),
+    ),
+    Mistake(
+        "Your output matches beam search that ranks by the last token's log-probability only. A beam's score "
+        "is the SUM of its tokens' log-probabilities: add the new log-probs to the beam's score.",
+        lambda model, src, beam_size=4, max_len=32, length_penalty=0.0: beam_one_at_a_time(
+            model, src, beam_size, max_len, length_penalty, accumulate=False
+        ),
+    ),
+    Mistake(
+        "Your output matches beam search that ignores length_penalty. Score a finished hypothesis by "
+        "log P / length ** length_penalty (length = generated tokens, eos included).",
+        lambda model, src, beam_size=4, max_len=32, length_penalty=0.0: beam_one_at_a_time(
+            model, src, beam_size, max_len, length_penalty, penalty=False
+        ),
+    ),
+]
 
 
-@_checker
+@checker
 def check_beam_search(fn: Callable) -> None:
     """fn(model, src, beam_size=4, max_len=32, length_penalty=0.0) -> ids (B, <= 1 + max_len), like tl.beam_search.
 
     With beam_size=1 it must give exactly greedy decoding's output.
     """
     name = "beam_search"
-    _expect_function(name, fn)
-    model = _small_transformer()
+    expect_function(name, fn)
+    model = small_transformer()
     one, batch = _sources()
     args = lambda src, k, n, lp: dict(model=model, src=src, beam_size=k, max_len=n, length_penalty=lp)  # noqa: E731
     cases = [
@@ -160,7 +187,7 @@ def check_beam_search(fn: Callable) -> None:
         Case("beam_size=3, length_penalty=1.0", args(batch, 3, 8, 1.0)),
         Case("beam_size=2, batch of 1", args(one, 2, 6, 0.0)),
     ]
-    _check(name, fn, beam_search, cases, _decoding_run(model.config.pad_id), BEAM_MISTAKES, fields=("ids",))
+    run_cases(name, fn, beam_search, cases, _decoding_run(model.config.pad_id), BEAM_MISTAKES, fields=("ids",))
 
 
 def _filter_run(fn, case: Case):
@@ -172,38 +199,45 @@ def _filter_run(fn, case: Case):
 
 
 TOP_K_MISTAKES = [
-    Mistake("Your filter sets the removed logits to 0 instead of -inf: exp(0) = 1, so they keep probability "
-            "after the softmax. Fill with float('-inf').",
-            lambda logits, k: logits.masked_fill(logits < logits.topk(k, dim=-1).values[..., -1:], 0.0)),
-    Mistake("Your filter keeps k + 1 tokens (off by one): keep the logits >= the k-th largest, "
-            "topk(k).values[..., -1:].",
-            lambda logits, k: logits.masked_fill(logits < logits.sort(-1, descending=True).values[..., k : k + 1],
-                                                 NEG_INF)),
-    Mistake("Your filter keeps k - 1 tokens (off by one): the k-th largest logit itself stays, so remove only "
-            "logits < kth, not <= kth.",
-            lambda logits, k: logits.masked_fill(logits <= logits.topk(k, dim=-1).values[..., -1:], NEG_INF)),
-    Mistake("Your filter keeps the k SMALLEST logits; keep the k largest: torch.topk(logits, k) (largest=True).",
-            lambda logits, k: logits.masked_fill(logits > logits.topk(k, dim=-1, largest=False).values[..., -1:],
-                                                 NEG_INF)),
-    Mistake("Your filter returns probabilities; return the filtered LOGITS (the rest set to -inf). "
-            "The softmax comes later, when sampling.",
-            lambda logits, k: top_k_filter(logits, k).softmax(dim=-1)),
-]  # fmt: skip
+    Mistake(
+        "Your filter sets the removed logits to 0 instead of -inf: exp(0) = 1, so they keep probability "
+        "after the softmax. Fill with float('-inf').",
+        lambda logits, k: logits.masked_fill(logits < logits.topk(k, dim=-1).values[..., -1:], 0.0),
+    ),
+    Mistake(
+        "Your filter keeps k + 1 tokens (off by one): keep the logits >= the k-th largest, topk(k).values[..., -1:].",
+        lambda logits, k: logits.masked_fill(logits < logits.sort(-1, descending=True).values[..., k : k + 1], NEG_INF),
+    ),
+    Mistake(
+        "Your filter keeps k - 1 tokens (off by one): the k-th largest logit itself stays, so remove only "
+        "logits < kth, not <= kth.",
+        lambda logits, k: logits.masked_fill(logits <= logits.topk(k, dim=-1).values[..., -1:], NEG_INF),
+    ),
+    Mistake(
+        "Your filter keeps the k SMALLEST logits; keep the k largest: torch.topk(logits, k) (largest=True).",
+        lambda logits, k: logits.masked_fill(logits > logits.topk(k, dim=-1, largest=False).values[..., -1:], NEG_INF),
+    ),
+    Mistake(
+        "Your filter returns probabilities; return the filtered LOGITS (the rest set to -inf). "
+        "The softmax comes later, when sampling.",
+        lambda logits, k: top_k_filter(logits, k).softmax(dim=-1),
+    ),
+]
 
 
-@_checker
+@checker
 def check_top_k_filter(fn: Callable) -> None:
     """fn(logits (B, V), k) -> (B, V): the k largest logits of each row kept, the others set to -inf."""
     name = "top_k_filter"
-    _expect_function(name, fn)
+    expect_function(name, fn)
     g = torch.Generator().manual_seed(6)
     cases = [
-        Case("k=3 of 7, batch of 2", dict(logits=_randn(g, 2, 7, scale=2.0), k=3)),
-        Case("k=1, batch of 1", dict(logits=_randn(g, 1, 5), k=1)),
-        Case("k = V: keep everything", dict(logits=_randn(g, 3, 6), k=6)),
-        Case("k=4 of 10, all logits negative", dict(logits=-_randn(g, 2, 10).abs() - 1.0, k=4)),
+        Case("k=3 of 7, batch of 2", dict(logits=randn(g, 2, 7, scale=2.0), k=3)),
+        Case("k=1, batch of 1", dict(logits=randn(g, 1, 5), k=1)),
+        Case("k = V: keep everything", dict(logits=randn(g, 3, 6), k=6)),
+        Case("k=4 of 10, all logits negative", dict(logits=-randn(g, 2, 10).abs() - 1.0, k=4)),
     ]
-    _check(name, fn, top_k_filter, cases, _filter_run, TOP_K_MISTAKES, fields=("filtered logits",))
+    run_cases(name, fn, top_k_filter, cases, _filter_run, TOP_K_MISTAKES, fields=("filtered logits",))
 
 
 def _top_p(logits, p, *, keep_crossing=True, descending=True, sort=True, scatter=True, fill=NEG_INF):
@@ -221,36 +255,50 @@ def _top_p(logits, p, *, keep_crossing=True, descending=True, sort=True, scatter
 
 
 TOP_P_MISTAKES = [
-    Mistake("Your filter drops the token that crosses p (off by one). Keep the smallest set whose probability "
-            "REACHES p: a token goes only when the tokens ranked above it already hold p, i.e. drop where "
-            "cumsum - probs >= p (not cumsum > p).",
-            lambda logits, p: _top_p(logits, p, keep_crossing=False)),
-    Mistake("Your filter sets the removed logits to 0 instead of -inf: exp(0) = 1, so they keep probability "
-            "after the softmax. Fill with float('-inf').",
-            lambda logits, p: _top_p(logits, p, fill=0.0)),
-    Mistake("Your filter adds up probabilities in vocabulary order. Sort them first, most likely first: "
-            "torch.sort(logits, descending=True).",
-            lambda logits, p: _top_p(logits, p, sort=False)),
-    Mistake("Your filter sorts the probabilities in ascending order; sort them descending, most likely first.",
-            lambda logits, p: _top_p(logits, p, descending=False)),
-    Mistake("Your filter returns the logits in SORTED order. Put the decisions back in vocabulary order: "
-            "drop.scatter(-1, order, drop), then mask the original logits.",
-            lambda logits, p: _top_p(logits, p, scatter=False)),
-]  # fmt: skip
+    Mistake(
+        "Your filter drops the token that crosses p (off by one). Keep the smallest set whose probability "
+        "REACHES p: a token goes only when the tokens ranked above it already hold p, i.e. drop where "
+        "cumsum - probs >= p (not cumsum > p).",
+        lambda logits, p: _top_p(logits, p, keep_crossing=False),
+    ),
+    Mistake(
+        "Your filter sets the removed logits to 0 instead of -inf: exp(0) = 1, so they keep probability "
+        "after the softmax. Fill with float('-inf').",
+        lambda logits, p: _top_p(logits, p, fill=0.0),
+    ),
+    Mistake(
+        "Your filter adds up probabilities in vocabulary order. Sort them first, most likely first: "
+        "torch.sort(logits, descending=True).",
+        lambda logits, p: _top_p(logits, p, sort=False),
+    ),
+    Mistake(
+        "Your filter sorts the probabilities in ascending order; sort them descending, most likely first.",
+        lambda logits, p: _top_p(logits, p, descending=False),
+    ),
+    Mistake(
+        "Your filter returns the logits in SORTED order. Put the decisions back in vocabulary order: "
+        "drop.scatter(-1, order, drop), then mask the original logits.",
+        lambda logits, p: _top_p(logits, p, scatter=False),
+    ),
+]
 
 
-@_checker
+@checker
 def check_top_p_filter(fn: Callable) -> None:
     """fn(logits (B, V), p) -> (B, V): the smallest set of most likely tokens whose probability reaches p kept."""
     name = "top_p_filter"
-    _expect_function(name, fn)
+    expect_function(name, fn)
     g = torch.Generator().manual_seed(7)
     cases = [
-        Case("p=0.7, known probabilities",
-             dict(logits=torch.tensor([[0.05, 0.5, 0.15, 0.3], [0.12, 0.6, 0.2, 0.08]]).log(), p=0.7)),
-        Case("p=0.9, batch of 3", dict(logits=_randn(g, 3, 8, scale=2.0), p=0.9)),
-        Case("p=0.5 below the top probability: keep the top token alone",
-             dict(logits=torch.tensor([[0.1, 0.8, 0.06, 0.04]]).log(), p=0.5)),
-        Case("p=0.3, batch of 2", dict(logits=_randn(g, 2, 6), p=0.3)),
-    ]  # fmt: skip
-    _check(name, fn, top_p_filter, cases, _filter_run, TOP_P_MISTAKES, fields=("filtered logits",))
+        Case(
+            "p=0.7, known probabilities",
+            dict(logits=torch.tensor([[0.05, 0.5, 0.15, 0.3], [0.12, 0.6, 0.2, 0.08]]).log(), p=0.7),
+        ),
+        Case("p=0.9, batch of 3", dict(logits=randn(g, 3, 8, scale=2.0), p=0.9)),
+        Case(
+            "p=0.5 below the top probability: keep the top token alone",
+            dict(logits=torch.tensor([[0.1, 0.8, 0.06, 0.04]]).log(), p=0.5),
+        ),
+        Case("p=0.3, batch of 2", dict(logits=randn(g, 2, 6), p=0.3)),
+    ]
+    run_cases(name, fn, top_p_filter, cases, _filter_run, TOP_P_MISTAKES, fields=("filtered logits",))

@@ -1,7 +1,8 @@
 """Chapter 11: the next-token (language-modelling) loss and the GPT-2 block."""
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -11,8 +12,20 @@ from ..gpt import Block, GPTConfig
 from ..multi_head import KVCache
 from ..positional import RotaryEmbedding
 from ..training import cross_entropy_loss
-from .engine import Case, Mistake, _Explained, _call, _check, _checker, _expect_function, _kind, _lengths_mask
-from .engine import _build, _module_run, _randn
+from .engine import (
+    Case,
+    Explained,
+    Mistake,
+    build,
+    call,
+    checker,
+    expect_function,
+    kind,
+    lengths_mask,
+    module_run,
+    randn,
+    run_cases,
+)
 
 
 def _next_token_loss(logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
@@ -26,54 +39,78 @@ def _ce(logits, targets, **kw):
 
 
 NEXT_TOKEN_LOSS_MISTAKES = [
-    Mistake("Your loss scores each position against its OWN token: that teaches the model to copy its input. "
-            "The logits at position t predict token t + 1: pair logits[:, :-1] with tokens[:, 1:].",
-            lambda logits, tokens: _ce(logits, tokens)),
-    Mistake("Your loss shifts the wrong way: it asks position t to predict token t - 1, which it has already "
-            "read. Pair logits[:, :-1] (every position but the last) with tokens[:, 1:] (every token but the first).",
-            lambda logits, tokens: _ce(logits[:, 1:], tokens[:, :-1])),
-    Mistake("Your loss shifts AFTER flattening the batch: the last position of each sequence is asked to predict "
-            "the first token of the NEXT sequence. Shift along the time axis first (logits[:, :-1], "
-            "tokens[:, 1:]), then flatten.",
-            lambda logits, tokens: _ce(logits.reshape(-1, logits.shape[-1])[:-1], tokens.reshape(-1)[1:])),
-    Mistake("Your loss uses torch.roll: the last position's target wraps round to the first token of its own "
-            "sequence. The last position has no next token: leave it out (logits[:, :-1] with tokens[:, 1:]).",
-            lambda logits, tokens: _ce(logits, tokens.roll(-1, dims=1))),
-    Mistake("Your loss flattens the logits and the targets in different orders (one time-major, one batch-major), "
-            "so each prediction is scored against another position's token. Flatten both the same way: "
-            ".reshape(-1, V) and .reshape(-1).",
-            lambda logits, tokens: _ce(logits[:, :-1].transpose(0, 1), tokens[:, 1:])),
-    Mistake("Your loss is the SUM over positions. Take the mean (F.cross_entropy's default), so that the loss "
-            "and the gradient's size do not grow with the batch size and the sequence length.",
-            lambda logits, tokens: _ce(logits[:, :-1], tokens[:, 1:], reduction="sum")),
-    Mistake("Your loss sums over each sequence's positions and averages over the sequences. Average over every "
-            "predicted position at once: F.cross_entropy's default mean over all B·(T-1) of them.",
-            lambda logits, tokens: _ce(logits[:, :-1], tokens[:, 1:], reduction="sum") / tokens.shape[0]),
-    Mistake("Your loss applies softmax before F.cross_entropy. F.cross_entropy takes LOGITS and applies "
-            "log_softmax itself: pass the raw logits.",
-            lambda logits, tokens: _ce(logits[:, :-1].softmax(-1), tokens[:, 1:])),
-    Mistake("Your loss is F.nll_loss of probabilities. nll_loss expects LOG-probabilities: use "
-            "F.cross_entropy on the logits (or nll_loss of log_softmax).",
-            lambda logits, tokens: F.nll_loss(logits[:, :-1].softmax(-1).reshape(-1, logits.shape[-1]),
-                                              tokens[:, 1:].reshape(-1))),
-    Mistake("Your loss is F.nll_loss of the raw logits. nll_loss expects LOG-probabilities: use F.cross_entropy "
-            "on the logits (or nll_loss of log_softmax).",
-            lambda logits, tokens: F.nll_loss(logits[:, :-1].reshape(-1, logits.shape[-1]), tokens[:, 1:].reshape(-1))),
-]  # fmt: skip
+    Mistake(
+        "Your loss scores each position against its OWN token: that teaches the model to copy its input. "
+        "The logits at position t predict token t + 1: pair logits[:, :-1] with tokens[:, 1:].",
+        lambda logits, tokens: _ce(logits, tokens),
+    ),
+    Mistake(
+        "Your loss shifts the wrong way: it asks position t to predict token t - 1, which it has already "
+        "read. Pair logits[:, :-1] (every position but the last) with tokens[:, 1:] (every token but the first).",
+        lambda logits, tokens: _ce(logits[:, 1:], tokens[:, :-1]),
+    ),
+    Mistake(
+        "Your loss shifts AFTER flattening the batch: the last position of each sequence is asked to predict "
+        "the first token of the NEXT sequence. Shift along the time axis first (logits[:, :-1], "
+        "tokens[:, 1:]), then flatten.",
+        lambda logits, tokens: _ce(logits.reshape(-1, logits.shape[-1])[:-1], tokens.reshape(-1)[1:]),
+    ),
+    Mistake(
+        "Your loss uses torch.roll: the last position's target wraps round to the first token of its own "
+        "sequence. The last position has no next token: leave it out (logits[:, :-1] with tokens[:, 1:]).",
+        lambda logits, tokens: _ce(logits, tokens.roll(-1, dims=1)),
+    ),
+    Mistake(
+        "Your loss flattens the logits and the targets in different orders (one time-major, one batch-major), "
+        "so each prediction is scored against another position's token. Flatten both the same way: "
+        ".reshape(-1, V) and .reshape(-1).",
+        lambda logits, tokens: _ce(logits[:, :-1].transpose(0, 1), tokens[:, 1:]),
+    ),
+    Mistake(
+        "Your loss is the SUM over positions. Take the mean (F.cross_entropy's default), so that the loss "
+        "and the gradient's size do not grow with the batch size and the sequence length.",
+        lambda logits, tokens: _ce(logits[:, :-1], tokens[:, 1:], reduction="sum"),
+    ),
+    Mistake(
+        "Your loss sums over each sequence's positions and averages over the sequences. Average over every "
+        "predicted position at once: F.cross_entropy's default mean over all B·(T-1) of them.",
+        lambda logits, tokens: _ce(logits[:, :-1], tokens[:, 1:], reduction="sum") / tokens.shape[0],
+    ),
+    Mistake(
+        "Your loss applies softmax before F.cross_entropy. F.cross_entropy takes LOGITS and applies "
+        "log_softmax itself: pass the raw logits.",
+        lambda logits, tokens: _ce(logits[:, :-1].softmax(-1), tokens[:, 1:]),
+    ),
+    Mistake(
+        "Your loss is F.nll_loss of probabilities. nll_loss expects LOG-probabilities: use "
+        "F.cross_entropy on the logits (or nll_loss of log_softmax).",
+        lambda logits, tokens: F.nll_loss(
+            logits[:, :-1].softmax(-1).reshape(-1, logits.shape[-1]), tokens[:, 1:].reshape(-1)
+        ),
+    ),
+    Mistake(
+        "Your loss is F.nll_loss of the raw logits. nll_loss expects LOG-probabilities: use F.cross_entropy "
+        "on the logits (or nll_loss of log_softmax).",
+        lambda logits, tokens: F.nll_loss(logits[:, :-1].reshape(-1, logits.shape[-1]), tokens[:, 1:].reshape(-1)),
+    ),
+]
 
 
-@_checker
+@checker
 def check_next_token_loss(fn: Callable) -> None:
     """fn(logits (B, T, V), tokens (B, T)) -> scalar: the mean cross-entropy of the logits at t against token t+1."""
     name = "next_token_loss"
-    _expect_function(name, fn)
+    expect_function(name, fn)
     g = torch.Generator().manual_seed(11)
     cases = []
-    for label, (B, T, V) in {"batch of 2": (2, 5, 7), "batch of 3, vocabulary 11": (3, 4, 11),
-                             "batch of 1, two tokens: one prediction": (1, 2, 6)}.items():  # fmt: skip
+    for label, (B, T, V) in {
+        "batch of 2": (2, 5, 7),
+        "batch of 3, vocabulary 11": (3, 4, 11),
+        "batch of 1, two tokens: one prediction": (1, 2, 6),
+    }.items():
         tokens = torch.randint(0, V, (B, T), generator=g)
-        cases.append(Case(label, dict(logits=_randn(g, B, T, V, scale=2.0), tokens=tokens)))
-    _check(name, fn, _next_token_loss, cases, _call, NEXT_TOKEN_LOSS_MISTAKES, fields=("loss",))
+        cases.append(Case(label, dict(logits=randn(g, B, T, V, scale=2.0), tokens=tokens)))
+    run_cases(name, fn, _next_token_loss, cases, call, NEXT_TOKEN_LOSS_MISTAKES, fields=("loss",))
 
 
 class _WrittenBlock(Block):
@@ -136,48 +173,75 @@ class _BlockUnnormalisedAttention(_WrittenBlock):
 
 
 GPT_BLOCK_MISTAKES = [
-    Mistake("Your output matches post-LN, norm(x + sublayer(x)), the 2017 paper's order. GPT-2's block is "
-            "pre-LN: x = x + attn(ln_1(x)), then x = x + mlp(ln_2(x)).", _BlockPostLN),
-    Mistake("Your output matches the block WITHOUT its residual connections: add each sublayer's result to its "
-            "input, x = x + attn(ln_1(x)).", _BlockNoResidual),
-    Mistake("Your output matches pre-LN with the LayerNorm applied to the residual stream itself "
-            "(h = ln_1(x); x = h + attn(h)). Only the sublayer's input is normalised: x = x + attn(ln_1(x)).",
-            _BlockResidualNormalised),
-    Mistake("Your output matches a PARALLEL block, x + attn(ln_1(x)) + mlp(ln_2(x)) (GPT-J and PaLM use it). "
-            "In GPT-2 the MLP reads the stream after attention has been added to it: first x = x + attn(ln_1(x)), "
-            "then x = x + mlp(ln_2(x)).", _BlockParallel),
-    Mistake("Your output matches the block with ln_1 used for both sublayers: the MLP has its own LayerNorm, ln_2.",
-            _BlockLn1Twice),
-    Mistake("Your output matches the block with the mask IGNORED: every position sees the future tokens. "
-            "Pass mask to self.attn(h, h, h, mask).", _BlockMaskIgnored),
+    Mistake(
+        "Your output matches post-LN, norm(x + sublayer(x)), the 2017 paper's order. GPT-2's block is "
+        "pre-LN: x = x + attn(ln_1(x)), then x = x + mlp(ln_2(x)).",
+        _BlockPostLN,
+    ),
+    Mistake(
+        "Your output matches the block WITHOUT its residual connections: add each sublayer's result to its "
+        "input, x = x + attn(ln_1(x)).",
+        _BlockNoResidual,
+    ),
+    Mistake(
+        "Your output matches pre-LN with the LayerNorm applied to the residual stream itself "
+        "(h = ln_1(x); x = h + attn(h)). Only the sublayer's input is normalised: x = x + attn(ln_1(x)).",
+        _BlockResidualNormalised,
+    ),
+    Mistake(
+        "Your output matches a PARALLEL block, x + attn(ln_1(x)) + mlp(ln_2(x)) (GPT-J and PaLM use it). "
+        "In GPT-2 the MLP reads the stream after attention has been added to it: first x = x + attn(ln_1(x)), "
+        "then x = x + mlp(ln_2(x)).",
+        _BlockParallel,
+    ),
+    Mistake(
+        "Your output matches the block with ln_1 used for both sublayers: the MLP has its own LayerNorm, ln_2.",
+        _BlockLn1Twice,
+    ),
+    Mistake(
+        "Your output matches the block with the mask IGNORED: every position sees the future tokens. "
+        "Pass mask to self.attn(h, h, h, mask).",
+        _BlockMaskIgnored,
+    ),
     Mistake("Your output matches the MLP BEFORE attention. GPT-2's order: attention, then the MLP.", _BlockMlpFirst),
-    Mistake("Your output matches attention on the un-normalised stream: attention's input is ln_1(x), "
-            "x = x + attn(ln_1(x)).", _BlockUnnormalisedAttention),
-]  # fmt: skip
+    Mistake(
+        "Your output matches attention on the un-normalised stream: attention's input is ln_1(x), "
+        "x = x + attn(ln_1(x)).",
+        _BlockUnnormalisedAttention,
+    ),
+]
 
 
 def _block_init(**change) -> dict:
-    return dict(cfg=GPTConfig(vocab_size=11, block_size=8, n_layer=2, n_head=2, d_model=8, **change))
+    return dict(cfg=GPTConfig(vocab_size=11, block_size=8, n_layers=2, n_heads=2, d_model=8, **change))
 
 
-@_checker
+@checker
 def check_gpt_block(cls: type[Block]) -> None:
     """cls: a subclass of transformer_lab.gpt.Block whose forward(x, mask, rotary=None, kv_cache=None, is_causal=False)
     you wrote. Its numbers are compared with the package's; then it must hand rotary, kv_cache and is_causal on
     to self.attn."""
     name = "Block"
     if not (isinstance(cls, type) and issubclass(cls, Block)):  # Block is not exported as tl.Block: say where it is
-        raise _Explained(f"{name}: pass your class itself, a subclass of transformer_lab.gpt.Block, "
-                         f"e.g. check_gpt_block(MyBlock), not {_kind(cls)}.")
+        raise Explained(
+            f"{name}: pass your class itself, a subclass of transformer_lab.gpt.Block, "
+            f"e.g. check_gpt_block(MyBlock), not {kind(cls)}."
+        )
     g = torch.Generator().manual_seed(12)
     cases = [
-        Case("batch of 2, causal mask", dict(x=_randn(g, 2, 5, 8), mask=causal_mask(5)), _block_init()),
-        Case("batch of 1, causal mask, MLP width 12, exact GELU",
-             dict(x=_randn(g, 1, 4, 8, scale=2.0), mask=causal_mask(4)), _block_init(d_ff=12, activation="gelu")),
-        Case("batch of 2, causal and padding masks",
-             dict(x=_randn(g, 2, 6, 8), mask=causal_mask(6) & _lengths_mask([6, 4], 6)), _block_init()),
-    ]  # fmt: skip
-    _check(name, cls, Block, cases, _module_run(Block), GPT_BLOCK_MISTAKES, announce=False)
+        Case("batch of 2, causal mask", dict(x=randn(g, 2, 5, 8), mask=causal_mask(5)), _block_init()),
+        Case(
+            "batch of 1, causal mask, MLP width 12, exact GELU",
+            dict(x=randn(g, 1, 4, 8, scale=2.0), mask=causal_mask(4)),
+            _block_init(d_ff=12, activation="gelu"),
+        ),
+        Case(
+            "batch of 2, causal and padding masks",
+            dict(x=randn(g, 2, 6, 8), mask=causal_mask(6) & lengths_mask([6, 4], 6)),
+            _block_init(),
+        ),
+    ]
+    run_cases(name, cls, Block, cases, module_run(Block), GPT_BLOCK_MISTAKES, announce=False)
     _check_hand_off(name, cls, g)
     print(f"✓ {name}: correct on {len(cases)} cases, and passes rotary, kv_cache and is_causal on to self.attn")
 
@@ -186,26 +250,30 @@ def _check_hand_off(name: str, cls: type[Block], g: torch.Generator) -> None:
     """The block's numbers cannot show whether it hands rotary, kv_cache and is_causal to its attention (the
     cases pass none of them): call it with all three and look at what self.attn received."""
     init = _block_init()
-    module = _build(cls, init, Block(**init).state_dict())
+    module = build(cls, init, Block(**init).state_dict())
     given = dict(rotary=RotaryEmbedding(head_dim=4, max_len=8), kv_cache=KVCache(), is_causal=True)
     received: list[dict] = []
     module.attn.register_forward_pre_hook(lambda mod, args, kwargs: received.append(kwargs), with_kwargs=True)
-    call = "forward(x, mask, rotary=..., kv_cache=..., is_causal=True)"
+    signature = "forward(x, mask, rotary=..., kv_cache=..., is_causal=True)"
     try:
         with torch.no_grad():
-            module(_randn(g, 1, 3, 8), causal_mask(3), **given)
+            module(randn(g, 1, 3, 8), causal_mask(3), **given)
     except TypeError as err:
-        raise _Explained(f"Calling your {name}.{call} raised TypeError: {err}\nKeep the package's signature, "
-                         "forward(self, x, mask, rotary=None, kv_cache=None, is_causal=False).") from err
+        raise Explained(
+            f"Calling your {name}.{signature} raised TypeError: {err}\nKeep the package's signature, "
+            "forward(self, x, mask, rotary=None, kv_cache=None, is_causal=False)."
+        ) from err
     if not received:
-        raise _Explained(f"{name}: your numbers are right, but your forward never calls self.attn, so it cannot "
-                         "pass rotary, kv_cache and is_causal on. Compute attention as self.attn(h, h, h, mask, "
-                         "rotary=rotary, kv_cache=kv_cache, is_causal=is_causal).")
+        raise Explained(
+            f"{name}: your numbers are right, but your forward never calls self.attn, so it cannot "
+            "pass rotary, kv_cache and is_causal on. Compute attention as self.attn(h, h, h, mask, "
+            "rotary=rotary, kv_cache=kv_cache, is_causal=is_causal)."
+        )
     dropped = [k for k, v in given.items() if received[0].get(k) is not v]
     if dropped:
-        raise _Explained(
+        raise Explained(
             f"{name}: your numbers are right, but your forward does not pass {' and '.join(dropped)} on to self.attn "
-            f"(called as {call}). Write self.attn(h, h, h, mask, rotary=rotary, kv_cache=kv_cache, "
+            f"(called as {signature}). Write self.attn(h, h, h, mask, rotary=rotary, kv_cache=kv_cache, "
             "is_causal=is_causal): without them the same block cannot serve rotary positions, generation with a "
             "cache, or the fast path's causal kernel."
         )

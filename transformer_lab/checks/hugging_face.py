@@ -2,18 +2,19 @@
 
 `transformers` is not a dependency of the package: the Conv1D checker imports it when it is called.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..gpt import linear_from_conv1d
+from ..hugging_face import linear_from_conv1d
 from ..layers import ACTIVATIONS
-from .engine import Case, Mistake, _Explained, _call, _check, _checker, _expect_function, _kind, _randn
+from .engine import Case, Explained, Mistake, call, checker, expect_function, kind, randn, run_cases
 
 
 def _conv1d(d_in: int, d_out: int, seed: int) -> nn.Module:
@@ -21,7 +22,7 @@ def _conv1d(d_in: int, d_out: int, seed: int) -> nn.Module:
     try:
         from transformers.pytorch_utils import Conv1D
     except ImportError as err:
-        raise _Explained("check_conv1d_to_linear needs Hugging Face's `transformers` installed.") from err
+        raise Explained("check_conv1d_to_linear needs Hugging Face's `transformers` installed.") from err
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         conv = Conv1D(d_out, d_in)  # (nf, nx): weight (d_in, d_out)
@@ -38,9 +39,9 @@ def _conversion_run(fn: Callable, case: Case):
     with torch.random.fork_rng(devices=[]):  # nn.Linear(...) draws a random init: spare the learner's RNG
         linear = fn(conv)
     if isinstance(linear, nn.Module) and type(linear).__name__ == "Conv1D":
-        raise _Explained("conv1d_to_linear returned the Conv1D itself; build and return a new nn.Linear.")
+        raise Explained("conv1d_to_linear returned the Conv1D itself; build and return a new nn.Linear.")
     if not isinstance(linear, nn.Linear):
-        raise _Explained(f"conv1d_to_linear returned {_kind(linear)}; it should return an nn.Linear.")
+        raise Explained(f"conv1d_to_linear returned {kind(linear)}; it should return an nn.Linear.")
     with torch.no_grad():
         y = linear(x)  # (..., d_out)
         linear.weight.add_(1.0)  # a later edit of the copy, e.g. fine-tuning it, must leave the original alone
@@ -80,38 +81,50 @@ def _both_shared(conv):
 
 
 CONV1D_MISTAKES = [
-    Mistake("Your Linear uses the Conv1D weight NOT transposed. A Conv1D weight is (in, out) and computes "
-            "x @ W + b; nn.Linear's weight is (out, in) and computes x @ W.T + b, so copy conv1d.weight.T. "
-            "(A reshape or view to (out, in) is not a transpose: it reorders the numbers.)", _not_transposed),
-    Mistake("Your Linear has no bias, or a zero one: copy conv1d.bias too (GPT-2's Conv1D always has one).",
-            _bias_dropped),
-    Mistake("Your Linear SHARES its weight with the Conv1D (W.T and .data are views of the same numbers): changing "
-            "the Linear changed the Conv1D too. Copy it: linear.weight.copy_(conv1d.weight.T) under "
-            "torch.no_grad(), or nn.Parameter(conv1d.weight.T.clone()).", _weight_shared),
-    Mistake("Your Linear SHARES its bias with the Conv1D (the same tensor): changing the Linear's bias changed the "
-            "Conv1D's. Copy it: linear.bias.copy_(conv1d.bias), or nn.Parameter(conv1d.bias.clone()).",
-            _bias_shared),
-    Mistake("Your Linear SHARES its weight and bias with the Conv1D: changing the Linear changed the Conv1D too. "
-            "Copy them (copy_ under torch.no_grad(), or .clone()).", _both_shared),
-]  # fmt: skip
+    Mistake(
+        "Your Linear uses the Conv1D weight NOT transposed. A Conv1D weight is (in, out) and computes "
+        "x @ W + b; nn.Linear's weight is (out, in) and computes x @ W.T + b, so copy conv1d.weight.T. "
+        "(A reshape or view to (out, in) is not a transpose: it reorders the numbers.)",
+        _not_transposed,
+    ),
+    Mistake(
+        "Your Linear has no bias, or a zero one: copy conv1d.bias too (GPT-2's Conv1D always has one).", _bias_dropped
+    ),
+    Mistake(
+        "Your Linear SHARES its weight with the Conv1D (W.T and .data are views of the same numbers): changing "
+        "the Linear changed the Conv1D too. Copy it: linear.weight.copy_(conv1d.weight.T) under "
+        "torch.no_grad(), or nn.Parameter(conv1d.weight.T.clone()).",
+        _weight_shared,
+    ),
+    Mistake(
+        "Your Linear SHARES its bias with the Conv1D (the same tensor): changing the Linear's bias changed the "
+        "Conv1D's. Copy it: linear.bias.copy_(conv1d.bias), or nn.Parameter(conv1d.bias.clone()).",
+        _bias_shared,
+    ),
+    Mistake(
+        "Your Linear SHARES its weight and bias with the Conv1D: changing the Linear changed the Conv1D too. "
+        "Copy them (copy_ under torch.no_grad(), or .clone()).",
+        _both_shared,
+    ),
+]
 
 
-@_checker
+@checker
 def check_conv1d_to_linear(fn: Callable) -> None:
     """fn(conv1d) -> an nn.Linear computing what a Hugging Face GPT-2 Conv1D computes, with its own weights.
 
     A Conv1D has weight (in, out) and bias (out,) and computes x @ weight + bias.
     """
     name = "conv1d_to_linear"
-    _expect_function(name, fn)
+    expect_function(name, fn)
     g = torch.Generator().manual_seed(14)
     cases = [
-        Case("a square layer (6 -> 6), batch of 2", dict(x=_randn(g, 2, 3, 6)), dict(d_in=6, d_out=6, seed=0)),
-        Case("a wide layer (5 -> 8), as GPT-2's c_fc", dict(x=_randn(g, 2, 4, 5)), dict(d_in=5, d_out=8, seed=1)),
-        Case("a narrow layer (8 -> 3), a 2-d input", dict(x=_randn(g, 4, 8)), dict(d_in=8, d_out=3, seed=2)),
+        Case("a square layer (6 -> 6), batch of 2", dict(x=randn(g, 2, 3, 6)), dict(d_in=6, d_out=6, seed=0)),
+        Case("a wide layer (5 -> 8), as GPT-2's c_fc", dict(x=randn(g, 2, 4, 5)), dict(d_in=5, d_out=8, seed=1)),
+        Case("a narrow layer (8 -> 3), a 2-d input", dict(x=randn(g, 4, 8)), dict(d_in=8, d_out=3, seed=2)),
     ]
     fields = ("output", "the Conv1D's output after the checker changed your Linear")
-    _check(name, fn, linear_from_conv1d, cases, _conversion_run, CONV1D_MISTAKES, fields=fields)
+    run_cases(name, fn, linear_from_conv1d, cases, _conversion_run, CONV1D_MISTAKES, fields=fields)
 
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -124,33 +137,51 @@ def _gelu_tanh_formula(x, *, c=_SQRT_2_OVER_PI, cubic=0.044715, half=0.5, times_
 
 
 GELU_TANH_MISTAKES = [
-    Mistake("Your output matches the EXACT GELU, x * Phi(x) with erf (F.gelu(x)). GPT-2 uses the tanh "
-            "approximation: 0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x**3))).", F.gelu),
-    Mistake("Your output matches the formula without the cubic term: it is tanh(sqrt(2 / pi) * (x + 0.044715 * "
-            "x**3)), not tanh(sqrt(2 / pi) * x).", lambda x: _gelu_tanh_formula(x, cubic=0.0)),
-    Mistake("Your output matches 2 / pi where the formula has sqrt(2 / pi) (about 0.7979).",
-            lambda x: _gelu_tanh_formula(x, c=2.0 / math.pi)),
-    Mistake("Your output matches sqrt(2 * pi) where the formula has sqrt(2 / pi) (about 0.7979).",
-            lambda x: _gelu_tanh_formula(x, c=math.sqrt(2.0 * math.pi))),
-    Mistake("Your output matches the formula without its factor 0.5: 0.5 * x * (1 + tanh(...)). (Without it, "
-            "GELU(x) would tend to 2x for large x instead of x.)", lambda x: _gelu_tanh_formula(x, half=1.0)),
-    Mistake("Your output matches 0.5 * (1 + tanh(...)) alone: that is the approximate Phi(x), the probability. "
-            "GELU multiplies it by x.", lambda x: _gelu_tanh_formula(x, times_x=False)),
-    Mistake("Your output matches x * sigmoid(1.702 * x), the 'quick GELU' of CLIP: a different approximation. "
-            "GPT-2's is 0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x**3))).",
-            lambda x: x * torch.sigmoid(1.702 * x)),
-]  # fmt: skip
+    Mistake(
+        "Your output matches the EXACT GELU, x * Phi(x) with erf (F.gelu(x)). GPT-2 uses the tanh "
+        "approximation: 0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x**3))).",
+        F.gelu,
+    ),
+    Mistake(
+        "Your output matches the formula without the cubic term: it is tanh(sqrt(2 / pi) * (x + 0.044715 * "
+        "x**3)), not tanh(sqrt(2 / pi) * x).",
+        lambda x: _gelu_tanh_formula(x, cubic=0.0),
+    ),
+    Mistake(
+        "Your output matches 2 / pi where the formula has sqrt(2 / pi) (about 0.7979).",
+        lambda x: _gelu_tanh_formula(x, c=2.0 / math.pi),
+    ),
+    Mistake(
+        "Your output matches sqrt(2 * pi) where the formula has sqrt(2 / pi) (about 0.7979).",
+        lambda x: _gelu_tanh_formula(x, c=math.sqrt(2.0 * math.pi)),
+    ),
+    Mistake(
+        "Your output matches the formula without its factor 0.5: 0.5 * x * (1 + tanh(...)). (Without it, "
+        "GELU(x) would tend to 2x for large x instead of x.)",
+        lambda x: _gelu_tanh_formula(x, half=1.0),
+    ),
+    Mistake(
+        "Your output matches 0.5 * (1 + tanh(...)) alone: that is the approximate Phi(x), the probability. "
+        "GELU multiplies it by x.",
+        lambda x: _gelu_tanh_formula(x, times_x=False),
+    ),
+    Mistake(
+        "Your output matches x * sigmoid(1.702 * x), the 'quick GELU' of CLIP: a different approximation. "
+        "GPT-2's is 0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x**3))).",
+        lambda x: x * torch.sigmoid(1.702 * x),
+    ),
+]
 
 
-@_checker
+@checker
 def check_gelu_tanh(fn: Callable) -> None:
     """fn(x) -> GPT-2's GELU, 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), elementwise, same shape as x."""
     name = "gelu_tanh"
-    _expect_function(name, fn)
+    expect_function(name, fn)
     g = torch.Generator().manual_seed(15)
     cases = [
         Case("41 values from -5 to 5", dict(x=torch.linspace(-5.0, 5.0, 41))),
-        Case("a (2, 3, 8) batch of activations", dict(x=_randn(g, 2, 3, 8, scale=2.0))),
+        Case("a (2, 3, 8) batch of activations", dict(x=randn(g, 2, 3, 8, scale=2.0))),
         Case("large values, where tanh saturates", dict(x=torch.tensor([[-30.0, -12.0, -6.5], [6.5, 12.0, 30.0]]))),
     ]
-    _check(name, fn, ACTIVATIONS["gelu_tanh"], cases, _call, GELU_TANH_MISTAKES)
+    run_cases(name, fn, ACTIVATIONS["gelu_tanh"], cases, call, GELU_TANH_MISTAKES)

@@ -1,10 +1,11 @@
 """Chapter 5: rotary position embeddings (RoPE), the forward of tl.RotaryEmbedding."""
+
 from __future__ import annotations
 
 import torch
 
 from ..positional import RotaryEmbedding
-from .engine import Case, Mistake, _check, _checker, _expect_class, _module_run, _randn
+from .engine import Case, Mistake, checker, expect_class, module_run, randn, run_cases
 
 
 class _WrittenRotary(RotaryEmbedding):
@@ -90,54 +91,87 @@ class _RotaryPositionsTimesPower(_RotaryOwnAngles):
 
 
 ROTARY_MISTAKES = [
-    Mistake("Your output matches RoPE with the dimensions paired as halves, x[..., i] with x[..., i + head_dim/2] "
-            "(the rotate_half convention of GPT-NeoX and Hugging Face's LLaMA). This package pairs neighbours: "
-            "(x[..., 2i], x[..., 2i+1]), that is x[..., 0::2] with x[..., 1::2], and puts each pair back in place.",
-            _RotaryHalves),
-    Mistake("Your pairs are rotated correctly but not put back in place: you return all the rotated even "
-            "dimensions first, then all the odd ones (torch.cat). Pair i goes back to dimensions 2i and 2i+1: "
-            "torch.stack([even, odd], dim=-1).flatten(-2), or write into out[..., 0::2] and out[..., 1::2].",
-            _RotaryNotInterleaved),
-    Mistake("Your output matches a rotation by MINUS p * theta_i: the signs of the sin terms are swapped. Rotating "
-            "the pair (a, b) by an angle phi gives (a cos phi - b sin phi, a sin phi + b cos phi).",
-            _RotaryBackwards),
-    Mistake("Your cos and sin are swapped. At position 0 the rotation must leave x unchanged (cos 0 = 1, sin 0 = 0): "
-            "the pair (a, b) becomes (a cos phi - b sin phi, a sin phi + b cos phi).", _RotarySinCosSwapped),
-    Mistake("Your output ignores `start`: the rows of x are at positions start, start + 1, ..., so take "
-            "self.cos[start : start + T] and self.sin[start : start + T]. (A decoding step with a KV cache "
-            "rotates one new token at position start.)", _RotaryIgnoresStart),
-    Mistake("Your positions are off by one: the first row of x is at position start, whose angles are "
-            "self.cos[start] and self.sin[start].", _RotaryFromOne),
-    Mistake("Your angles use the exponent i / head_dim; it is 2i / head_dim (theta_i = base^(-2i/head_dim)). "
-            "Simplest: use the tables self.cos and self.sin that __init__ built.", _RotaryExponentNotDoubled),
-    Mistake("Your positions are MULTIPLIED by base^(2i/head_dim): theta_i = base^(-2i/head_dim), a number at most 1. "
-            "Simplest: use the tables self.cos and self.sin that __init__ built.", _RotaryPositionsTimesPower),
-    Mistake("Your angles use base 10000 whatever the constructor was given. Use the tables self.cos and self.sin "
-            "that __init__ built: they honour `base`.", _RotaryOwnAngles),
-]  # fmt: skip
+    Mistake(
+        "Your output matches RoPE with the dimensions paired as halves, x[..., i] with x[..., i + head_dim/2] "
+        "(the rotate_half convention of GPT-NeoX and Hugging Face's LLaMA). This package pairs neighbours: "
+        "(x[..., 2i], x[..., 2i+1]), that is x[..., 0::2] with x[..., 1::2], and puts each pair back in place.",
+        _RotaryHalves,
+    ),
+    Mistake(
+        "Your pairs are rotated correctly but not put back in place: you return all the rotated even "
+        "dimensions first, then all the odd ones (torch.cat). Pair i goes back to dimensions 2i and 2i+1: "
+        "torch.stack([even, odd], dim=-1).flatten(-2), or write into out[..., 0::2] and out[..., 1::2].",
+        _RotaryNotInterleaved,
+    ),
+    Mistake(
+        "Your output matches a rotation by MINUS p * theta_i: the signs of the sin terms are swapped. Rotating "
+        "the pair (a, b) by an angle phi gives (a cos phi - b sin phi, a sin phi + b cos phi).",
+        _RotaryBackwards,
+    ),
+    Mistake(
+        "Your cos and sin are swapped. At position 0 the rotation must leave x unchanged (cos 0 = 1, sin 0 = 0): "
+        "the pair (a, b) becomes (a cos phi - b sin phi, a sin phi + b cos phi).",
+        _RotarySinCosSwapped,
+    ),
+    Mistake(
+        "Your output ignores `start`: the rows of x are at positions start, start + 1, ..., so take "
+        "self.cos[start : start + T] and self.sin[start : start + T]. (A decoding step with a KV cache "
+        "rotates one new token at position start.)",
+        _RotaryIgnoresStart,
+    ),
+    Mistake(
+        "Your positions are off by one: the first row of x is at position start, whose angles are "
+        "self.cos[start] and self.sin[start].",
+        _RotaryFromOne,
+    ),
+    Mistake(
+        "Your angles use the exponent i / head_dim; it is 2i / head_dim (theta_i = base^(-2i/head_dim)). "
+        "Simplest: use the tables self.cos and self.sin that __init__ built.",
+        _RotaryExponentNotDoubled,
+    ),
+    Mistake(
+        "Your positions are MULTIPLIED by base^(2i/head_dim): theta_i = base^(-2i/head_dim), a number at most 1. "
+        "Simplest: use the tables self.cos and self.sin that __init__ built.",
+        _RotaryPositionsTimesPower,
+    ),
+    Mistake(
+        "Your angles use base 10000 whatever the constructor was given. Use the tables self.cos and self.sin "
+        "that __init__ built: they honour `base`.",
+        _RotaryOwnAngles,
+    ),
+]
 
 
 def _rotary_cases() -> list[Case]:
     g = torch.Generator().manual_seed(5)
     return [
-        Case("queries (B, H, T, head_dim), start=0", dict(x=_randn(g, 2, 3, 5, 8), start=0),
-             dict(head_dim=8, max_len=16)),
-        Case("4 positions already cached, start=4", dict(x=_randn(g, 1, 2, 3, 8), start=4),
-             dict(head_dim=8, max_len=16)),
-        Case("one new token (a decoding step), head_dim=6", dict(x=_randn(g, 2, 1, 1, 6), start=9),
-             dict(head_dim=6, max_len=12)),
-        Case("a (B, T, head_dim) tensor, base=500", dict(x=_randn(g, 2, 7, 4), start=1),
-             dict(head_dim=4, max_len=10, base=500.0)),
-    ]  # fmt: skip
+        Case(
+            "queries (B, H, T, head_dim), start=0", dict(x=randn(g, 2, 3, 5, 8), start=0), dict(head_dim=8, max_len=16)
+        ),
+        Case(
+            "4 positions already cached, start=4", dict(x=randn(g, 1, 2, 3, 8), start=4), dict(head_dim=8, max_len=16)
+        ),
+        Case(
+            "one new token (a decoding step), head_dim=6",
+            dict(x=randn(g, 2, 1, 1, 6), start=9),
+            dict(head_dim=6, max_len=12),
+        ),
+        Case(
+            "a (B, T, head_dim) tensor, base=500",
+            dict(x=randn(g, 2, 7, 4), start=1),
+            dict(head_dim=4, max_len=10, base=500.0),
+        ),
+    ]
 
 
-@_checker
+@checker
 def check_rotary(cls: type[RotaryEmbedding]) -> None:
     """cls: a subclass of tl.RotaryEmbedding whose forward(x, start=0) you wrote.
 
     x (..., T, head_dim) -> the same shape, the pair (x[..., 2i], x[..., 2i+1]) at position p rotated by p * theta_i.
     """
     name = "RotaryEmbedding"
-    _expect_class(name, cls, RotaryEmbedding)
-    _check(name, cls, RotaryEmbedding, _rotary_cases(), _module_run(RotaryEmbedding), ROTARY_MISTAKES,
-           fields=("rotated",))  # fmt: skip
+    expect_class(name, cls, RotaryEmbedding)
+    run_cases(
+        name, cls, RotaryEmbedding, _rotary_cases(), module_run(RotaryEmbedding), ROTARY_MISTAKES, fields=("rotated",)
+    )
