@@ -90,6 +90,19 @@ def test_python_reference_text_is_split_by_topic():
     assert valid_text not in train_text and valid_text[:2000] not in train_text
 
 
+def test_python_reference_text_is_the_frozen_copy_on_every_python():
+    """Chapter 11's corpus comes from the package, not from the running Python's pydoc_data (whose text
+    differs between releases): the same characters wherever it runs."""
+    import hashlib
+
+    from transformer_lab import tasks
+
+    train_text, valid_text = tasks.python_reference_text()
+    assert (len(train_text), len(valid_text)) == (428_616, 36_431)
+    digest = hashlib.sha256((train_text + "\0" + valid_text).encode()).hexdigest()
+    assert digest == "8262dbb8369da74b99190541174a6b0d703ae8029143eefce1e96db651053d21"
+
+
 def test_train_addition_lowers_the_answer_loss():
     import transformer_lab as tl
     from transformer_lab import tasks

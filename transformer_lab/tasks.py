@@ -8,6 +8,10 @@ torch.Generator or a seed passed in, so a data set is fixed by its seed and no g
 
 from __future__ import annotations
 
+import gzip
+import json
+from pathlib import Path
+
 import torch
 import torch.nn.functional as F
 
@@ -15,6 +19,7 @@ from .tokenizer import BOS_ID, EOS_ID, PAD_ID, CharTokenizer
 from .training import History, train_warmup_cosine
 
 FIRST_SYMBOL = 3  # the first id after pad, bos and eos
+DATA = Path(__file__).parent / "data"
 
 
 def random_symbols(
@@ -165,10 +170,11 @@ def train_addition(
 
 def python_reference_text() -> tuple[str, str]:
     """(training text, validation text): the Python language reference topics that `help()` shows
-    (`pydoc_data.topics`, part of every CPython). Every tenth topic, in alphabetical order, is
-    held out for validation, so validation text is never seen in training."""
-    from pydoc_data.topics import topics
-
+    (`pydoc_data.topics`), as CPython 3.11.7 ships them, frozen in the package (data/README.md) so that
+    the corpus is the same on every Python. Every tenth topic, in alphabetical order, is held out for
+    validation, so validation text is never seen in training."""
+    with gzip.open(DATA / "python_reference_topics.json.gz", "rt", encoding="utf-8") as f:
+        topics = json.load(f)
     names = sorted(topics)
     train = [topics[n] for i, n in enumerate(names) if i % 10 != 5]
     valid = [topics[n] for i, n in enumerate(names) if i % 10 == 5]
