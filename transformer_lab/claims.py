@@ -48,9 +48,7 @@ def claim(
 
 def claim_that(statement: str, holds: bool) -> None:
     """Print "<statement>: yes" for a claim that is true or false, not measured (an ordering, an equality)."""
-    if not isinstance(holds, bool):
-        holds = bool(holds)  # a 0-d tensor or numpy bool
-    if not holds:
+    if not bool(holds):  # a bool, a 0-d tensor or a numpy bool
         raise ClaimError(f"{statement}: no. This run contradicts the chapter's claim.")
     print(f"{statement}: yes")
 
