@@ -8,17 +8,10 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | cksum 
 NBVAL := --nbval --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout=1800
 # Python files the formatter owns; the notebooks' code cells are linted only (their shape comments are aligned).
 PY_SOURCES := transformer_lab tests benchmarks examples book/make_exercises.py book/make_figures.py book/_ext
-# The kernels the stored outputs were made with: PyTorch's and MKL's AVX2-level code on 2 threads (README).
-AVX2 := ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 OMP_NUM_THREADS=2
-# The tests' kernels: AVX2 code, MKL's COMPATIBLE branch, and a torch.compile cache of their own in .cache/.
-PINNED := $(AVX2) MKL_CBWR=COMPATIBLE MKL_DYNAMIC=FALSE OMP_DYNAMIC=FALSE TORCHINDUCTOR_CPP_MARCH=x86-64-v3 \
-	TORCHINDUCTOR_CACHE_DIR=$(CURDIR)/.cache/torchinductor-tests
-# The benchmarks' kernels: MKL's fast AVX2 branch, with a torch.compile cache of their own.
-FAST := $(AVX2) MKL_CBWR=AVX2 TORCHINDUCTOR_CACHE_DIR=$(CURDIR)/.cache/torchinductor-bench
 # Jupyter refuses to run as root unless told; a learner in a container often is root.
 LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: help install test lint format test-package test-notebooks book figures exercises lab bench fingerprint clean
+.PHONY: help install test lint format test-package test-notebooks book figures exercises lab bench bands bugs clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -33,7 +26,7 @@ $(STAMP): requirements.txt pyproject.toml
 install: $(STAMP)  ## create .venv and install requirements.txt (every other target does this first)
 
 test: lint  ## every test: the linter, the package, the book build, and nbval on every notebook
-	$(PINNED) $(BIN)/python -m pytest tests notebooks $(NBVAL)
+	$(BIN)/python -m pytest tests notebooks $(NBVAL)
 
 lint: install  ## ruff: lint and format check of the Python files, lint of the notebooks' code cells
 	$(BIN)/ruff check $(PY_SOURCES) notebooks
@@ -44,10 +37,10 @@ format: install  ## ruff: fix what can be fixed and format the Python files (nev
 	$(BIN)/ruff format $(PY_SOURCES)
 
 test-package: install  ## the package's tests only (no notebooks)
-	$(PINNED) $(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests
 
 test-notebooks: install  ## nbval on every notebook only
-	$(PINNED) $(BIN)/python -m pytest notebooks $(NBVAL)
+	$(BIN)/python -m pytest notebooks $(NBVAL)
 
 book: install  ## the online book, from the notebooks' stored outputs, into _build/html
 	$(BIN)/jupyter-book build . -W -n --keep-going
@@ -62,11 +55,14 @@ lab: install  ## JupyterLab on the learner's edition (the chapters with their ex
 	$(BIN)/jupyter lab $(LAB_ROOT) exercises
 
 bench: install  ## the benchmark tables of the book's appendix: models, then notebook and book-build times
-	$(FAST) TEST_PINS="$(PINNED)" $(BIN)/python benchmarks/bench_models.py  # its seeds table runs on $(PINNED)
+	$(BIN)/python benchmarks/bench_models.py
 	$(BIN)/python benchmarks/notebook_times.py --book
 
-fingerprint: install  ## digests of PyTorch's kernels under the tests' settings, to diff two CPUs (benchmarks/fingerprints/)
-	$(PINNED) $(BIN)/python benchmarks/fingerprint.py --save
+bands: install  ## every chapter's claims over 5 seeds and 4 kernel variations, nbval included (about an hour)
+	$(BIN)/python benchmarks/claim_bands.py
+
+bugs: install  ## plant bugs in a copy of the package and check that the chapters' claims catch each one
+	$(BIN)/python benchmarks/planted_bugs.py
 
 clean:  ## remove build outputs and caches (_build, .cache, __pycache__, .ruff_cache); keeps .venv
 	rm -rf _build .cache .ruff_cache .pytest_cache .ipynb_checkpoints

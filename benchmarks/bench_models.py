@@ -26,8 +26,6 @@ import copy
 import os
 import platform
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -605,27 +603,6 @@ def bench_addition_seeds(seeds=range(5), steps: int = 600) -> str:
     return note + "\n\n" + table(["seed", "answer as written", "answer reversed"], rows)
 
 
-def bench_addition_seeds_pinned() -> str:
-    """bench_addition_seeds on the tests' pinned kernels, so that seed 0 is exactly chapter 11's stored run: in a
-    child process with the variables of TEST_PINS (set by `make bench` from the Makefile), since MKL reads its
-    code branch once, when it loads."""
-    pins = dict(item.split("=", 1) for item in os.environ.get("TEST_PINS", "").split())
-    if not pins:
-        return (
-            bench_addition_seeds() + "\n\nRun on this process's kernels (TEST_PINS was not set), so seed 0 may "
-            "differ from chapter 11's stored run in the last digits."
-        )
-    child = subprocess.run(
-        [sys.executable, __file__, "--only", "seeds", "--section"],
-        env={**os.environ, **pins},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    pinned = " ".join(f"{name}={value}" for name, value in pins.items() if not name.endswith("_DIR"))
-    return child.stdout.strip() + f"\n\nRun in a child process on the tests' kernels: `{pinned}`."
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer tokens and steps, no compile (a smoke test)")
@@ -634,8 +611,6 @@ def main() -> None:
         choices=["kv-cache", "attention", "training", "quality", "seeds"],
         help="run one section and print it; the generated page is left as it is",
     )
-    # --section: print the body of --only's section alone
-    parser.add_argument("--section", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.manual_seed(0)
     started = time.perf_counter()
@@ -647,13 +622,8 @@ def main() -> None:
             + bench_training(1 if args.quick else 5, compile_model=not args.quick)
         ),
         "quality": lambda: "### Time to quality\n\n" + bench_time_to_quality(),
-        "seeds": lambda: "### Three-digit addition over five seeds (chapter 11)\n\n" + bench_addition_seeds_pinned(),
+        "seeds": lambda: "### Three-digit addition over five seeds (chapter 11)\n\n" + bench_addition_seeds(),
     }
-    if args.section:  # the child process of bench_addition_seeds_pinned
-        if args.only != "seeds":
-            parser.error("--section is for --only seeds")
-        print(bench_addition_seeds())
-        return
     slow = ("quality", "seeds")
     chosen = [args.only] if args.only else [name for name in sections_of if not (args.quick and name in slow)]
     sections = [f"Machine: {machine()}"] + [sections_of[name]() for name in chosen]

@@ -84,7 +84,7 @@ def test_notebooks_were_run_top_to_bottom():
             f"{path.name}: run it in a fresh kernel"
         )
         assert not any(o.output_type == "error" for c in code for o in c.outputs), f"{path.name} stores an error"
-        assert "torch.set_num_threads(2)" in code[0].source, f"{path.name}: first cell must be the set-up"
+        assert "tl.set_seed(0)" in code[0].source, f"{path.name}: first cell must be the set-up"
 
 
 def test_the_publishing_workflow_runs_the_readme_commands():

@@ -70,14 +70,15 @@ def test_show_prints_where_myst_nb_is_absent(monkeypatch, capsys):
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_myst_nb)
-    assert show("accuracy", 0.9975, "{:.2%}") == "99.75%"
+    assert show("accuracy", 0.9975, "{:.2%}") is None  # nothing echoed as a cell's last line
     assert capsys.readouterr().out == "accuracy = 99.75%\n"
 
 
-def test_show_glues_with_myst_nb(monkeypatch):
+def test_show_prints_and_glues_with_myst_nb(monkeypatch, capsys):
     import myst_nb
 
     glued = []
     monkeypatch.setattr(myst_nb, "glue", lambda name, value, display=True: glued.append((name, value, display)))
-    assert show("loss", 1.46612, "{:.3f}") == "1.466"
-    assert glued == [("loss", "1.466", True)]
+    show("loss", 1.46612, "{:.3f}")
+    assert glued == [("loss", "1.466", False)]  # the printed line is the cell's output; the glue feeds the prose
+    assert capsys.readouterr().out == "loss = 1.466\n"

@@ -169,3 +169,44 @@ def test_train_records_evaluations_in_eval_mode_without_gradients():
         tl.train(model, opt, get_batch, tl.cross_entropy_loss, steps=2, progress=False, eval_fn=eval_fn, eval_every=0)
     with pytest.raises(ValueError, match="steps"):
         tl.train(model, opt, get_batch, tl.cross_entropy_loss, steps=0, progress=False)
+
+
+def test_get_device_is_the_cpu_without_a_gpu_and_refuses_a_non_bool(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert tl.get_device() == torch.device("cpu")  # MPS only when asked for
+    assert tl.get_device(allow_mps=True) == torch.device("mps")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert tl.get_device(allow_mps=True) == torch.device("cuda")
+    with pytest.raises(TypeError, match="allow_mps"):
+        tl.get_device(allow_mps="yes")
+
+
+def test_to_device_moves_tensors_inside_tuples_lists_and_dicts():
+    meta = torch.device("meta")
+    batch = (torch.zeros(2), [torch.ones(3), "label"], {"mask": torch.ones(1, dtype=torch.bool)})
+    moved = tl.to_device(batch, meta)
+    assert isinstance(moved, tuple) and isinstance(moved[1], list) and moved[1][1] == "label"
+    assert moved[0].device == meta and moved[1][0].device == meta and moved[2]["mask"].device == meta
+    assert tl.model_device(torch.nn.Linear(2, 2).to(meta)) == meta
+    assert tl.model_device(torch.nn.ReLU()) == torch.device("cpu")
+
+
+def test_train_moves_each_batch_to_the_models_device():
+    model = torch.nn.Linear(2, 1).to(torch.device("meta"))
+    seen = []
+
+    def loss_fn(model, batch):
+        seen.append(batch[0].device)
+        raise StopIteration  # the meta device cannot step an optimiser: one batch is enough to see where it went
+
+    with pytest.raises(StopIteration):
+        tl.train(
+            model,
+            torch.optim.SGD([torch.zeros(1)], lr=0.1),
+            lambda step: (torch.zeros(4, 2),),
+            loss_fn,
+            steps=1,
+            progress=False,
+        )
+    assert seen == [torch.device("meta")]

@@ -4,6 +4,7 @@ Tensors are batch-first. A mask is boolean and means True = may attend; it broad
 (B, n_heads, T_q, T_k). Shapes: B batch, T length, D = d_model, H heads, d_k = D / H, V vocabulary.
 """
 
+from .claims import ClaimError, claim, claim_that, show  # every chapter: results checked within bands
 from .tokenizer import CharTokenizer, check_token_ids, pad_batch  # chapter 2
 from .attention import causal_mask, fast_attention, padding_mask, scaled_dot_product_attention  # chapter 3
 from .multi_head import KVCache, MultiHeadAttention, check_heads  # chapter 4
@@ -38,9 +39,11 @@ from .training import (
     get_device,
     label_smoothed_cross_entropy,
     load_checkpoint,
+    model_device,
     noam_lr,
     save_checkpoint,
     set_seed,
+    to_device,
     train,
     train_warmup_cosine,
     warmup_cosine,

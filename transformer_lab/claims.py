@@ -53,14 +53,16 @@ def claim_that(statement: str, holds: bool) -> None:
     print(f"{statement}: yes")
 
 
-def show(name: str, value, fmt: str = "{}") -> str:
-    """The exact value of this run, formatted: glued under `name` for the book's prose ({glue:text}`name`)
-    when MyST-NB is installed, printed as "name = value" otherwise. Returns the formatted text."""
+def show(name: str, value, fmt: str = "{}") -> None:
+    """Print "name = value", this run's exact value formatted with `fmt`.
+
+    Where MyST-NB is installed (the book's build), the text is also glued under `name`, so the prose
+    quotes it with {glue:text}`name` and a re-run updates prose and output together.
+    """
     text = fmt.format(value)
+    print(f"{name} = {text}")
     try:
         from myst_nb import glue
     except ImportError:
-        print(f"{name} = {text}")
-    else:
-        glue(name, text, display=True)
-    return text
+        return
+    glue(name, text, display=False)

@@ -59,6 +59,8 @@ def sample_next_token(
     if top_p is not None:
         logits = top_p_filter(logits, top_p)
     probs = torch.softmax(logits, dim=-1)  # (B, V)
+    if generator is not None and generator.device != probs.device:  # e.g. a CPU generator, a model on a GPU
+        return torch.multinomial(probs.to(generator.device), 1, generator=generator).to(probs.device)  # (B, 1)
     return torch.multinomial(probs, num_samples=1, generator=generator)  # (B, 1)
 
 

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from .tokenizer import BOS_ID, EOS_ID, PAD_ID, CharTokenizer
-from .training import History, train_warmup_cosine
+from .training import History, model_device, train_warmup_cosine
 
 FIRST_SYMBOL = 3  # the first id after pad, bos and eos
 DATA = Path(__file__).parent / "data"
@@ -129,6 +129,8 @@ def addition_accuracy(model, tokens: torch.Tensor, *, n_digits: int) -> float:
     """Exact match of greedy answers: give the model each prompt "a+b=" of tokens (N, L), let it write
     n_digits + 1 characters, and count the rows whose whole answer is right."""
     prompt_len = 2 * n_digits + 2
+    if isinstance(model, torch.nn.Module):
+        tokens = tokens.to(model_device(model))  # the problems are made on the CPU
     written = model.generate(tokens[:, :prompt_len], n_digits + 1)  # (N, L)
     return (written[:, prompt_len:] == tokens[:, prompt_len:]).all(dim=1).float().mean().item()
 

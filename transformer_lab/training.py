@@ -22,9 +22,35 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def get_device() -> torch.device:
-    """A GPU when there is one, else the CPU. Nothing in the course needs a GPU."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+def get_device(*, allow_mps: bool = False) -> torch.device:
+    """A CUDA GPU when there is one, else the CPU. Nothing in the course needs a GPU.
+
+    Apple's GPU (MPS) is used only when asked for, `get_device(allow_mps=True)`: its kernels are
+    younger and some of its results drift further from the CPU's than the chapters' bands allow for.
+    """
+    if not isinstance(allow_mps, bool):
+        raise TypeError(f"allow_mps must be True or False, got {allow_mps!r}")
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if allow_mps and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def model_device(model: nn.Module) -> torch.device:
+    """The device of a model's parameters (the CPU for a model without any)."""
+    return next(model.parameters(), torch.empty(0)).device
+
+
+def to_device(batch, device: torch.device):
+    """A batch moved to `device`: a tensor, or a tuple, list or dict of them (other items are kept)."""
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device)
+    if isinstance(batch, (tuple, list)):
+        return type(batch)(to_device(item, device) for item in batch)
+    if isinstance(batch, dict):
+        return {key: to_device(item, device) for key, item in batch.items()}
+    return batch
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -112,6 +138,7 @@ def train(
     eval_every: int = 100,
 ) -> History:
     """Run `steps` optimiser steps. get_batch(step) gives a batch; loss_fn(model, batch) its loss.
+    Each batch is moved to the model's device first, so data made on the CPU trains a model on a GPU.
 
     One step: forward, backward, clip the gradient norm, update, advance the schedule.
     With eval_fn, every eval_every steps and after the last one, eval_fn(model) is recorded (for
@@ -122,10 +149,10 @@ def train(
     if eval_fn is not None and (not isinstance(eval_every, int) or eval_every < 1):
         raise ValueError(f"eval_every must be an int >= 1, got {eval_every!r}")
     model.train()
-    history = History()
+    history, device = History(), model_device(model)
     bar = tqdm(range(steps), desc=desc, disable=not progress, mininterval=1.0, ncols=80)
     for step in bar:
-        loss = loss_fn(model, get_batch(step))
+        loss = loss_fn(model, to_device(get_batch(step), device))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if grad_clip is not None:
@@ -176,10 +203,11 @@ def evaluate(model: nn.Module, batches, loss_fn: Callable[[nn.Module, object], t
     its last item, as in (inputs, targets)), so a smaller last batch counts for what it holds, and the
     result is the mean over all targets, however the data was split into batches.
     """
-    was_training = model.training
+    was_training, device = model.training, model_device(model)
     model.eval()
     total, count = 0.0, 0
     for batch in batches:
+        batch = to_device(batch, device)
         n = batch[-1].numel() if isinstance(batch, (tuple, list)) else len(batch)
         total += loss_fn(model, batch).item() * n
         count += n
