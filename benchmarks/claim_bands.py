@@ -5,6 +5,7 @@
     python benchmarks/claim_bands.py --seeds 1 2 --variations   # seeds only (seed 0 is the default run)
     python benchmarks/claim_bands.py --python /path/to/python3.13 --seeds --variations default  # another Python
     python benchmarks/claim_bands.py --table                # only rewrite the table from the recorded runs
+    OMP_NUM_THREADS=2 python benchmarks/claim_bands.py --jobs 8 --variations default   # on a GPU machine
 
 Two kinds of run, each chapter in a fresh kernel:
 
@@ -31,12 +32,19 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORDS = ROOT / ".cache" / "claims"
 OUT = ROOT / "book" / "_generated" / "claim_bands.md"
 NBVAL = ["--nbval", "--nbval-current-env", "--nbval-sanitize-with", "notebooks/sanitize.cfg", "-p", "no:cacheprovider"]
+NBVAL += ["--nbval-kernel-startup-timeout=600"]  # with --jobs, many kernels import torch at once
+
+# Chapters whose claims time code (the KV cache's speed-up, the fast path's): with --jobs, each of their runs
+# has the machine to itself, before the others share it. Processes that share a GPU take turns on it, and
+# processes that share the cores slow each other, so a speed measured beside other runs says little.
+TIMED = ["10", "15"]
 
 # The kernel variations every chapter must pass under, beside the caller's own environment ("default").
 VARIATIONS = {
@@ -111,6 +119,16 @@ _claims.claim_that = _tl.claim_that = _claim_that
 """
 
 
+# A seed run: the chapter executed to its end in a fresh kernel (errors kept as outputs), printed as JSON.
+EXECUTE = """
+import sys, nbclient, nbformat
+notebook = nbformat.read(sys.argv[1], as_version=4)
+client = nbclient.NotebookClient(notebook, timeout=1800, allow_errors=True, kernel_name="python3")
+client.execute(cwd=sys.argv[1].rsplit("/", 1)[0])
+nbformat.write(notebook, sys.stdout)
+"""
+
+
 def cpu_name() -> str:
     """The processor's model name where Linux tells it, else the machine type."""
     cpuinfo = Path("/proc/cpuinfo")
@@ -122,13 +140,19 @@ def cpu_name() -> str:
 
 
 def python_label(python: str) -> str:
-    version = subprocess.run(
-        [python, "-c", "import sys, torch; print(f'{sys.version_info[0]}.{sys.version_info[1]} {torch.__version__}')"],
+    """python-3.11 for the CPU; python-3.12-cuda where that interpreter's PyTorch sees a CUDA GPU, which
+    the chapters then train on (`tl.get_device()`)."""
+    version, cuda = subprocess.run(
+        [
+            python,
+            "-c",
+            "import sys, torch; print(f'{sys.version_info.major}.{sys.version_info.minor}', torch.cuda.is_available())",
+        ],
         capture_output=True,
         text=True,
         check=True,
     ).stdout.split()
-    return f"python-{version[0]}"
+    return f"python-{version}" + ("-cuda" if cuda == "True" else "")
 
 
 def run_chapter(
@@ -154,8 +178,7 @@ def run_chapter(
         if compare:
             command = [python, "-m", "pytest", "-q", str(notebook.relative_to(ROOT)), *NBVAL]
         else:
-            command = [python, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--stdout"]
-            command += ["--allow-errors", "--ExecutePreprocessor.timeout=1800", str(notebook.relative_to(ROOT))]
+            command = [python, "-c", EXECUTE, str(notebook)]
         started = time.perf_counter()
         done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
         seconds = time.perf_counter() - started
@@ -263,7 +286,8 @@ def table() -> str:
     """The markdown tables of every recorded run: one per Python, chapter by chapter."""
     lines = []
     for python_dir in sorted(path for path in RECORDS.glob("python-*") if path.is_dir()):
-        lines.append(f"### {python_dir.name.replace('-', ' ').capitalize()}\n")
+        version, _, device = python_dir.name.removeprefix("python-").partition("-")
+        lines.append(f"### Python {version}" + (", on a CUDA GPU" if device == "cuda" else "") + "\n")
         if (python_dir / "machine.txt").exists():
             lines.append(f"Measured on: {(python_dir / 'machine.txt').read_text().strip()}.\n")
         for chapter_dir in sorted(path for path in python_dir.iterdir() if path.is_dir()):
@@ -277,6 +301,8 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="*", type=int, help=f"seed offsets to execute (default {SEEDS[1:]})")
     parser.add_argument("--variations", nargs="*", help=f"nbval runs, from {list(VARIATIONS)} (default: all)")
     parser.add_argument("--python", default=sys.executable, help="the interpreter (with the requirements installed)")
+    parser.add_argument("--jobs", type=int, default=1, help="runs at once (1 on a small CPU: each run uses every core)")
+    parser.add_argument("--stop-after", type=float, help="seconds after which no new run starts")
     parser.add_argument("--table", action="store_true", help="only rewrite the table from the recorded runs")
     args = parser.parse_args()
     if not args.table:
@@ -289,7 +315,8 @@ def main() -> None:
                 "-c",
                 "import platform, torch; print(f'{platform.processor() or platform.machine()}, "
                 "torch {torch.__version__}, Python {platform.python_version()}, '"
-                "f'{torch.get_num_threads()} threads by default')",
+                "f'{torch.get_num_threads()} threads by default'"
+                " + (f', GPU: {torch.cuda.get_device_name()}' if torch.cuda.is_available() else ''))",
             ],
             capture_output=True,
             text=True,
@@ -304,24 +331,31 @@ def main() -> None:
         for name in variations:
             if name not in VARIATIONS:
                 parser.error(f"unknown variation {name!r}: choose from {list(VARIATIONS)}")
-        for notebook in notebooks:
+        runs = [(notebook, name, 0) for notebook in notebooks for name in variations]  # every nbval run first
+        runs += [(notebook, None, seed) for notebook in notebooks for seed in seeds]
+        started = time.perf_counter()
+
+        def run(notebook: Path, name: str | None, seed: int) -> None:
+            if args.stop_after is not None and time.perf_counter() - started > args.stop_after:
+                print(f"{label} {notebook.stem} {name or f'seed {seed}'}: not started (--stop-after)", flush=True)
+                return
             chapter = python_dir / notebook.stem
-            for name in variations:
+            if name is not None:
                 log = chapter / f"nbval-{name}.jsonl"
                 result = run_chapter(args.python, notebook, log, env_extra=VARIATIONS[name], compare=True)
-                print(
-                    f"{label} {notebook.stem} {name}: {'passed' if result['passed'] else 'FAILED'} "
-                    f"in {result['seconds']:.0f} s",
-                    flush=True,
-                )
-            for seed in seeds:
+                outcome = "passed" if result["passed"] else "FAILED"
+            else:
                 log = chapter / f"seed-{seed}.jsonl"
                 result = run_chapter(args.python, notebook, log, offset=seed, env_extra={}, compare=False)
-                print(
-                    f"{label} {notebook.stem} seed {seed}: {'ran' if result['passed'] else 'ERROR'} "
-                    f"in {result['seconds']:.0f} s",
-                    flush=True,
-                )
+                outcome = "ran" if result["passed"] else "ERROR"
+            what = name or f"seed {seed}"
+            print(f"{label} {notebook.stem} {what}: {outcome} in {result['seconds']:.0f} s", flush=True)
+
+        alone = [job for job in runs if job[0].name[:2] in TIMED]
+        for job in alone:
+            run(*job)
+        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            list(pool.map(lambda job: run(*job), [job for job in runs if job not in alone]))
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(table())
     print(f"wrote {OUT.relative_to(ROOT)}")

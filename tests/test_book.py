@@ -87,6 +87,20 @@ def test_notebooks_were_run_top_to_bottom():
         assert "tl.set_seed(0)" in code[0].source, f"{path.name}: first cell must be the set-up"
 
 
+def test_compared_cells_glue_nothing():
+    """A glued value is an output only where MyST-NB is installed: in a compared cell, a run without it (Colab,
+    plain JupyterLab) would miss that output and fail nbval. tl.show belongs in cells tagged nbval-ignore-output."""
+    import nbformat
+
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code" or "nbval-ignore-output" in cell.metadata.get("tags", []):
+                continue
+            glued = [o for o in cell.outputs if any("papermill" in mime for mime in o.get("data", {}))]
+            assert not glued, f"{path.name}, cell {index}: a compared cell glues a value; move tl.show to a shown cell"
+
+
 def test_the_publishing_workflow_runs_the_readme_commands():
     workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "book.yml").read_text())
     triggers = workflow[True]  # YAML 1.1 reads the key `on` as True
