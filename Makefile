@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | cksum 
 # nbval: stored outputs compared after notebooks/sanitize.cfg's rules (addresses and temp paths vary run to run).
 NBVAL := --nbval --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout=1800
 # Python files the formatter owns; the notebooks' code cells are linted only (their shape comments are aligned).
-PY_SOURCES := transformer_lab tests benchmarks examples book/make_exercises.py book/make_figures.py book/_ext
+PY_SOURCES := transformer_lab tests benchmarks examples book/make_exercises.py book/make_figures.py book/diagrams book/_ext
 # Jupyter refuses to run as root unless told; a learner in a container often is root.
 LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 

@@ -1,42 +1,84 @@
-"""Draw the book's own figures (not the notebooks'): python book/make_figures.py"""
+"""Draw the book's diagrams into book/figures/, one SVG each:
 
+    python book/make_figures.py            # draw them all
+    python book/make_figures.py --check    # list the committed SVGs that differ from a fresh drawing
+
+Each module of book/diagrams/ (course.py, then ch01.py ... in reading order) lists its drawings in FIGURES:
+functions that return a matplotlib Figure, saved as book/figures/<function name>.svg. A chapter shows one with
+a MyST figure directive, which gives it its number, caption and alt text. tests/test_book.py fails when a
+committed SVG is stale, so change a drawing here and commit the SVG this script writes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
-import matplotlib
+HERE = Path(__file__).resolve().parent
+FIGURES = HERE / "figures"
+sys.path.insert(0, str(HERE))  # the diagrams package beside this script
+
+import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.patches import FancyBboxPatch  # noqa: E402
 
-HERE = Path(__file__).parent
-PARTS = [
-    ("Attention", ["1 Why attention", "2 Tokens", "3 Self-attention", "4 Multi-head", "5 Positions"], "#dbe9f6"),
-    ("The model", ["6 The block", "7 Encoder", "8 Decoder", "9 Translator"], "#e3f1dc"),
-    (
-        "Beyond",
-        ["10 Generating", "11 GPT", "12 ViT", "13 Text to image", "14 Hugging Face", "15 Scaling up"],
-        "#f8e6d2",
-    ),
-]
+matplotlib.rcParams["svg.hashsalt"] = "transformer-lab"  # the same ids in every drawing: byte-identical files
+matplotlib.rcParams["font.family"] = "DejaVu Sans"  # ships with matplotlib, so every machine draws the same text
 
 
-def course_path() -> None:
-    fig, ax = plt.subplots(figsize=(10, 3.6), dpi=120)
-    ax.set_xlim(0, 6.2)
-    ax.set_ylim(-0.6, 3.2)
-    ax.axis("off")
-    for row, (title, chapters, colour) in enumerate(PARTS):
-        y = 2.5 - row * 1.2
-        ax.text(0.05, y, title, fontsize=11, fontweight="bold", va="center")
-        for col, name in enumerate(chapters):
-            x = 1.0 + col * 0.86
-            ax.add_patch(FancyBboxPatch((x, y - 0.28), 0.78, 0.56, boxstyle="round,pad=0.02", fc=colour, ec="#555"))
-            ax.text(x + 0.39, y, name.replace(" ", "\n", 1), ha="center", va="center", fontsize=8.5)
-            if col:
-                ax.annotate("", (x, y), (x - 0.08, y), arrowprops=dict(arrowstyle="->", color="#555"))
-    fig.tight_layout()
-    fig.savefig(HERE / "figures" / "course_path.png")
+def drawings() -> dict[str, Callable]:
+    """name -> the function that draws it, from every module of book/diagrams/ in reading order."""
+    found = {}
+    for path in sorted((HERE / "diagrams").glob("*.py"), key=lambda p: (p.stem != "course", p.stem)):
+        if path.stem in ("__init__", "draw"):
+            continue
+        module = importlib.import_module(f"diagrams.{path.stem}")
+        for draw in module.FIGURES:
+            found[draw.__name__] = draw
+    return found
+
+
+def draw_all(folder: Path, names: list[str] | None = None) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, draw in drawings().items():
+        if names and name not in names:
+            continue
+        fig = draw()
+        path = folder / f"{name}.svg"
+        fig.savefig(path, format="svg", metadata={"Date": None})
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
+def stale() -> list[str]:
+    """The drawings whose committed SVG is missing or differs from a fresh one, and SVGs no drawing makes."""
+    with tempfile.TemporaryDirectory() as tmp:
+        fresh = {path.name: path.read_bytes() for path in draw_all(Path(tmp))}
+    committed = {path.name: path.read_bytes() for path in FIGURES.glob("*.svg")}
+    differ = [name for name, data in fresh.items() if committed.get(name) != data]
+    orphans = [f"{name} (no drawing makes it)" for name in committed if name not in fresh]
+    return differ + orphans
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="list stale SVGs instead of drawing")
+    parser.add_argument("names", nargs="*", help="draw only these (function names)")
+    args = parser.parse_args()
+    if args.check:
+        names = stale()
+        print("\n".join(names) or "every diagram is current")
+        sys.exit(1 if names else 0)
+    for path in draw_all(FIGURES, args.names):
+        print(f"wrote {path.relative_to(HERE.parent)}")
 
 
 if __name__ == "__main__":
-    course_path()
+    main()

@@ -49,6 +49,11 @@ def test_chapter_pages(site, name):
         src = img["src"]
         if not src.startswith(("http", "data:")):
             assert (page.parent / src).resolve().exists(), f"{name}: missing image {src}"
+    for img in soup.select("article img"):  # the chapter's figures, drawn or plotted
+        alt = img.get("alt", "")
+        assert len(alt.split()) >= 4 and not re.search(r"\.(png|svg|jpe?g)\b", alt), f"{name}: image without alt text"
+        figure = img.find_parent("figure")
+        assert figure is not None and figure.select_one(".caption-number"), f"{name}: {alt[:40]!r} is not a figure"
     assert not soup.select(".output.traceback, .output.error"), f"{name} shows an error output"
     assert "Traceback (most recent call last)" not in soup.get_text()
     html = page.read_text()
@@ -65,6 +70,23 @@ def test_internal_links_resolve(site):
             if not href or href.startswith(("http:", "https:", "mailto:", "javascript:")):
                 continue
             assert (page.parent / href).resolve().exists(), f"{page.relative_to(site)} links to missing {href}"
+
+
+@pytest.mark.parametrize("name", [f for f in toc_files() if f.startswith("notebooks/") and f[10:12] <= "13"])
+def test_chapters_draw_their_ideas(site, name):
+    """Chapters 1-13 each show at least one diagram drawn by book/make_figures.py."""
+    soup = BeautifulSoup((site / f"{name}.html").read_text(), "html.parser")
+    assert any(re.search(r"ch\d\d_\w+\.svg$", img["src"]) for img in soup.select("article img")), name
+
+
+def test_the_diagrams_are_current():
+    """Each SVG in book/figures/ is what book/make_figures.py draws now (run it and commit after a change)."""
+    sys.path.insert(0, str(ROOT / "book"))
+    try:
+        import make_figures
+    finally:
+        sys.path.remove(str(ROOT / "book"))
+    assert make_figures.stale() == [], "stale diagrams: run `make figures` and commit book/figures/"
 
 
 def test_every_chapter_notebook_is_in_the_toc():

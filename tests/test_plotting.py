@@ -51,3 +51,12 @@ def test_lr_schedule_and_loss_curves():
     assert [line.get_label() for line in ax.get_lines()] == ["train", "val"]
     assert list(ax.get_lines()[0].get_ydata()) == [2.5, 1.5, 0.75]  # moving average over 2 steps
     assert ax.get_yscale() == "log"
+
+
+def test_attention_heads_share_one_colour_scale():
+    weights = torch.rand(3, 4, 4)
+    weights[1, 0, 0] = 2.0  # the largest weight, in head 1
+    fig = tl.plot_attention_heads(weights)
+    scales = {ax.images[0].get_clim() for ax in fig.axes if ax.images}
+    assert scales == {(0.0, 2.0)}, "every head's heatmap must use the same scale"
+    assert any(ax.get_ylabel() == "attention weight" for ax in fig.axes), "the scale needs its colour bar"

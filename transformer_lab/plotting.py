@@ -8,6 +8,20 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+# One colour per role, in every drawn diagram of the book and every plot that shows these roles: the
+# Okabe-Ito palette, which readers with any common colour-vision deficiency can still tell apart.
+COLORS = {
+    "query": "#0072B2",  # blue
+    "key": "#E69F00",  # orange
+    "value": "#009E73",  # green
+    "residual": "#CC79A7",  # reddish purple: the residual stream
+    "mask": "#999999",  # grey: what may not be attended to
+    "output": "#D55E00",  # vermilion: a layer's or the model's output
+    "embedding": "#56B4E9",  # sky blue: token and position vectors
+    "norm": "#F0E442",  # yellow: LayerNorm
+    "ink": "#222222",  # text and arrows
+}
+
 
 def _to_numpy(x) -> np.ndarray:
     return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
@@ -26,13 +40,15 @@ def plot_attention(
     ax=None,
     title: str | None = None,
     colorbar: bool = True,
+    vmax: float | None = None,
 ):
-    """Heatmap of a (T_q, T_k) attention matrix: row = query (y), column = key (x)."""
+    """Heatmap of a (T_q, T_k) attention matrix: row = query (y), column = key (x). The colour scale starts
+    at weight 0 and ends at vmax (default: the largest weight shown)."""
     w = _to_numpy(weights)
     if w.ndim != 2:
         raise ValueError(f"plot_attention takes one (T_q, T_k) matrix, got shape {w.shape}; pick a batch item and head")
     ax = _axes(ax)
-    im = ax.imshow(w, cmap="viridis", vmin=0.0, aspect="auto")
+    im = ax.imshow(w, cmap="viridis", vmin=0.0, vmax=vmax, aspect="auto")
     if x_labels is not None:
         ax.set_xticks(range(len(x_labels)), labels=list(x_labels), rotation=90)
     if y_labels is not None:
@@ -47,25 +63,31 @@ def plot_attention(
 
 
 def plot_attention_heads(weights, x_labels=None, y_labels=None, title: str | None = None, ncols: int = 4):
-    """One heatmap per head for (H, T_q, T_k) weights. Returns the Figure."""
+    """One heatmap per head for (H, T_q, T_k) weights, on one colour scale (its bar beside the last column).
+    Returns the Figure."""
     w = _to_numpy(weights)
     if w.ndim != 3:
         raise ValueError(f"plot_attention_heads takes (H, T_q, T_k) weights, got shape {w.shape}")
     n_heads = w.shape[0]
     ncols = min(ncols, n_heads)
     nrows = -(-n_heads // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 3.0 * nrows), squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(3.2 * ncols + 0.6, 3.0 * nrows), squeeze=False, layout="constrained"
+    )
+    vmax = float(w.max())  # one scale for every head, so that their colours compare
     for h, ax in enumerate(axes.flat):
         if h >= n_heads:
             ax.axis("off")
             continue
-        plot_attention(w[h], x_labels, y_labels if h % ncols == 0 else None, ax=ax, title=f"head {h}", colorbar=False)
+        plot_attention(
+            w[h], x_labels, y_labels if h % ncols == 0 else None, ax=ax, title=f"head {h}", colorbar=False, vmax=vmax
+        )
         if h % ncols:
             ax.set_ylabel("")
             ax.set_yticks([])
+    fig.colorbar(axes.flat[0].images[0], ax=list(axes.flat), fraction=0.03, pad=0.02, label="attention weight")
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 
