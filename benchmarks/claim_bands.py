@@ -336,8 +336,9 @@ def main() -> None:
         started = time.perf_counter()
 
         def run(notebook: Path, name: str | None, seed: int) -> None:
+            what = f"{label} {notebook.stem} {name or f'seed {seed}'}"
             if args.stop_after is not None and time.perf_counter() - started > args.stop_after:
-                print(f"{label} {notebook.stem} {name or f'seed {seed}'}: not started (--stop-after)", flush=True)
+                print(f"{what}: not started (--stop-after)", flush=True)
                 return
             chapter = python_dir / notebook.stem
             if name is not None:
@@ -348,8 +349,7 @@ def main() -> None:
                 log = chapter / f"seed-{seed}.jsonl"
                 result = run_chapter(args.python, notebook, log, offset=seed, env_extra={}, compare=False)
                 outcome = "ran" if result["passed"] else "ERROR"
-            what = name or f"seed {seed}"
-            print(f"{label} {notebook.stem} {what}: {outcome} in {result['seconds']:.0f} s", flush=True)
+            print(f"{what}: {outcome} in {result['seconds']:.0f} s", flush=True)
 
         alone = [job for job in runs if job[0].name[:2] in TIMED]
         for job in alone:

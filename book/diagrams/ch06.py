@@ -95,20 +95,17 @@ def _pre_ln(ax, ox):
         r"$x \leftarrow x + f(\mathrm{LN}(x))$",
         "the residual stream is never normalised: an identity path",
     )
-    _stream(ax, sx, 0.6, 2.08)
-    _branch(ax, sx, cx, 0.9, 1.08)
-    top = _norm(ax, cx, 1.08)
-    arrow(ax, (cx, top), (cx, top + 0.2), INK)
-    top = _sublayer(ax, cx, top + 0.2, "multi-head attention")
-    _back(ax, sx, cx, top, 2.08)
-    _add(ax, sx, 2.08)
-    _stream(ax, sx, 2.2, 3.78)
-    _branch(ax, sx, cx, 2.4, 2.58)
-    top = _norm(ax, cx, 2.58)
-    arrow(ax, (cx, top), (cx, top + 0.2), INK)
-    top = _sublayer(ax, cx, top + 0.2, "feed-forward (FFN)")
-    _back(ax, sx, cx, top, 3.78)
-    _add(ax, sx, 3.78)
+    for text, stream_from, read_at, norm_at, add_at in (
+        ("multi-head attention", 0.6, 0.9, 1.08, 2.08),
+        ("feed-forward (FFN)", 2.2, 2.4, 2.58, 3.78),
+    ):  # x + sublayer(LN(x)): the LayerNorm sits in the branch, the stream runs past it
+        _stream(ax, sx, stream_from, add_at)
+        _branch(ax, sx, cx, read_at, norm_at)
+        top = _norm(ax, cx, norm_at)
+        arrow(ax, (cx, top), (cx, top + 0.2), INK)
+        top = _sublayer(ax, cx, top + 0.2, text)
+        _back(ax, sx, cx, top, add_at)
+        _add(ax, sx, add_at)
     _stream(ax, sx, 3.9, 4.62)
     # after the last block only: the one LayerNorm that a pre-LN stack adds at its top
     top = _norm(ax, sx, 4.62, w=1.3, dashed=True, text="final LayerNorm")
