@@ -65,6 +65,6 @@ bugs: install  ## plant bugs in a copy of the package and check that the chapter
 	$(BIN)/python benchmarks/planted_bugs.py
 
 clean:  ## remove build outputs and caches (_build, .cache, __pycache__, .ruff_cache); keeps .venv
-	rm -rf _build .cache .ruff_cache .pytest_cache .ipynb_checkpoints
+	rm -rf _build .cache .ruff_cache .pytest_cache .ipynb_checkpoints .hypothesis
 	find . -path ./.venv -prune -o \( -name __pycache__ -o -name .ipynb_checkpoints -o -name '*.egg-info' \) -type d -print \
 		| xargs rm -rf

@@ -1,7 +1,7 @@
 """Model benchmarks, measured side by side in one run and printed as tables of ratios.
 
-    python benchmarks/bench_models.py                   # writes book/_generated/benchmarks.md too
-    python benchmarks/bench_models.py --only training   # one section, printed only (for iterating)
+    python benchmarks/bench_models.py                   # every section; writes book/_generated/bench/*.md
+    python benchmarks/bench_models.py --only training   # one section, and its page only
 
 1. KV cache vs no cache: tokens/s generating 200 new tokens, two GPT sizes.
 2. Teaching attention vs the fused fast path: forward and forward+backward, several shapes.
@@ -15,7 +15,8 @@
    path, from torch.profiler: the operators' own times grouped by kind.
 4. Time to quality: training seconds until two-digit addition (chapter 11) and the date translator
    (chapter 9) reach their accuracy targets on held-out data.
-5. Chapter 11's three-digit addition, the answer as written against reversed, repeated over five seeds.
+5. Chapter 11's three-digit addition, the answer as written against reversed, over five seeds: the chapter's
+   600-step run, then the steps to 95% held-out exact match in longer runs at several learning rates and sizes.
 Timings take the median of several repeats after a warm-up.
 """
 
@@ -33,7 +34,14 @@ import torch
 
 import transformer_lab as tl
 
-OUT = Path(__file__).resolve().parents[1] / "book" / "_generated" / "benchmarks.md"
+OUT = Path(__file__).resolve().parents[1] / "book" / "_generated" / "bench"  # one table page per section
+SECTIONS = {  # name -> title, in the order of the appendix
+    "kv-cache": "KV cache vs no cache (200 new tokens)",
+    "attention": "Teaching attention vs the fused path (causal mask)",
+    "training": "Training throughput: transformer_lab.GPT vs Hugging Face GPT-2",
+    "quality": "Time to quality",
+    "seeds": "Three-digit addition: the answer as written or reversed (chapter 11)",
+}
 
 
 def timed(fn, repeats: int = 5, warmup: int = 1) -> float:
@@ -563,44 +571,116 @@ def bench_time_to_quality() -> str:
     return note + "\n\n" + table(["task", "target", "time to target", "reached"], rows)
 
 
-def bench_addition_seeds(seeds=range(5), steps: int = 600) -> str:
-    """Chapter 11's three-digit comparison (the answer as written against reversed) with several seeds:
-    each seed sets both the initial weights and the training problems drawn; seed 0 is the chapter's run."""
+ADDITION_SETTINGS = [  # (layers, width, peak learning rate): the chapter's model and rate first
+    (2, 64, 6e-3),
+    (2, 64, 3e-3),
+    (2, 64, 1e-3),
+    (4, 128, 1e-3),
+]
+
+
+def bench_addition_seeds(seeds=range(5), chapter_steps: int = 600, long_steps: int = 2000, target: float = 0.95) -> str:
+    """Chapter 11's three-digit comparison, the answer as written against reversed, over several seeds (each sets
+    both the initial weights and the training problems drawn; seed 0 is the chapter's): first the chapter's own
+    600-step run, then longer schedules at several learning rates and a larger model, measuring the steps until
+    the held-out exact match first reaches `target`."""
     from transformer_lab import tasks
 
     tok = tasks.addition_tokenizer()
     train_ids, heldout_ids = tasks.addition_split(n_digits=3, n_heldout=2000, seed=0)
-    config = tl.GPTConfig(vocab_size=tok.vocab_size, block_size=11, n_layers=2, n_heads=4, d_model=64)
     heldout = {
         reverse: tasks.addition_tokens(heldout_ids, n_digits=3, tokenizer=tok, reverse_answer=reverse)
         for reverse in (False, True)
     }
-    results = {False: [], True: []}  # reverse_answer -> held-out exact match per seed
-    for seed in seeds:
-        for reverse in (False, True):
-            tl.set_seed(seed)
-            model = tl.GPT(config)
-            tasks.train_addition(
-                model,
-                train_ids,
-                n_digits=3,
-                tokenizer=tok,
-                reverse_answer=reverse,
-                steps=steps,
-                seed=seed,
-                progress=False,
-            )
-            results[reverse].append(tasks.addition_accuracy(model, heldout[reverse], n_digits=3))
+
+    def run(seed: int, reverse: bool, *, n_layers: int, d_model: int, peak_lr: float, steps: int) -> tl.History:
+        tl.set_seed(seed)
+        config = tl.GPTConfig(vocab_size=tok.vocab_size, block_size=11, n_layers=n_layers, n_heads=4, d_model=d_model)
+        model = tl.GPT(config)
+        return tasks.train_addition(
+            model,
+            train_ids,
+            n_digits=3,
+            tokenizer=tok,
+            reverse_answer=reverse,
+            steps=steps,
+            peak_lr=peak_lr,
+            seed=seed,
+            progress=False,
+            eval_every=100,
+            eval_fn=lambda m: tasks.addition_accuracy(m, heldout[reverse], n_digits=3),
+        )
+
+    orders = {False: "as written", True: "reversed"}
+    chapter = {
+        reverse: [run(seed, reverse, n_layers=2, d_model=64, peak_lr=6e-3, steps=chapter_steps) for seed in seeds]
+        for reverse in orders
+    }
     rows = [
-        [f"seed {seed}", f"{as_written:.2%}", f"{reversed_:.2%}"]
-        for seed, as_written, reversed_ in zip(seeds, results[False], results[True])
+        [f"seed {seed}", f"{written.eval_values[-1]:.2%}", f"{reversed_.eval_values[-1]:.2%}"]
+        for seed, written, reversed_ in zip(seeds, chapter[False], chapter[True])
     ]
-    rows.append(["**mean**", *(f"**{statistics.mean(results[r]):.2%}**" for r in (False, True))])
-    note = (
-        f"Held-out exact match on 2,000 unseen three-digit sums after the chapter's {steps}-step schedule, "
-        "the same model and data with the answer written as usual or reversed; only the seed changes."
+    rows.append(
+        ["**median**", *(f"**{statistics.median(h.eval_values[-1] for h in chapter[r]):.2%}**" for r in orders)]
     )
-    return note + "\n\n" + table(["seed", "answer as written", "answer reversed"], rows)
+    first_table = (
+        f"Held-out exact match on 2,000 unseen three-digit sums after the chapter's {chapter_steps}-step schedule "
+        "(2 layers, width 64, peak learning rate 6e-3), with the answer written as usual or reversed; only the seed "
+        "changes.\n\n" + table(["seed", "answer as written", "answer reversed"], rows)
+    )
+
+    def first_at(history: tl.History) -> int | None:
+        return next((s for s, v in zip(history.eval_steps, history.eval_values) if v >= target), None)
+
+    def steps_text(steps: list) -> str:
+        return " ".join("–" if s is None else f"{s:,}" for s in steps)
+
+    def median_text(steps: list) -> str:  # a run that never reached the target counts as slower than any that did
+        ranked = sorted(float("inf") if s is None else s for s in steps)
+        middle = ranked[len(ranked) // 2]
+        return "not reached" if middle == float("inf") else f"{middle:,.0f}"
+
+    rows = []
+    for n_layers, d_model, peak_lr in ADDITION_SETTINGS:
+        firsts, finals = {}, {}
+        for reverse in orders:
+            histories = [
+                run(seed, reverse, n_layers=n_layers, d_model=d_model, peak_lr=peak_lr, steps=long_steps)
+                for seed in seeds
+            ]
+            firsts[reverse] = [first_at(h) for h in histories]
+            finals[reverse] = [h.eval_values[-1] for h in histories]
+        sooner = sum(r is not None and (w is None or r < w) for w, r in zip(firsts[False], firsts[True]))
+        later = sum(w is not None and (r is None or w < r) for w, r in zip(firsts[False], firsts[True]))
+        rows.append(
+            [
+                f"{n_layers} layers, width {d_model}, lr {peak_lr:.0e}".replace("e-0", "e-"),
+                steps_text(firsts[False]),
+                steps_text(firsts[True]),
+                f"{median_text(firsts[False])} / {median_text(firsts[True])}",
+                f"{sooner} / {later}",
+                f"{min(finals[False]):.0%}–{max(finals[False]):.0%} / {min(finals[True]):.0%}–{max(finals[True]):.0%}",
+            ]
+        )
+    second_table = (
+        f"Steps until the held-out exact match first reached {target:.0%} (checked every 100 steps) in a "
+        f"{long_steps:,}-step schedule, for seeds {seeds[0]} to {seeds[-1]} in order (– : not within "
+        f"{long_steps:,} steps); the median over the seeds; in how many seeds the reversed answer got there "
+        "sooner / later than the written one (the rest: the same check, or neither); and the range of the final "
+        "exact match, written / reversed.\n\n"
+        + table(
+            [
+                "model and peak learning rate",
+                "answer as written",
+                "answer reversed",
+                "median, written / reversed",
+                "reversed sooner / later",
+                f"final exact match at step {long_steps:,}",
+            ],
+            rows,
+        )
+    )
+    return first_table + "\n\n" + second_table
 
 
 def main() -> None:
@@ -608,34 +688,32 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer tokens and steps, no compile (a smoke test)")
     parser.add_argument(
         "--only",
-        choices=["kv-cache", "attention", "training", "quality", "seeds"],
-        help="run one section and print it; the generated page is left as it is",
+        choices=list(SECTIONS),
+        help="run one section and rewrite its table only (the other sections' tables stay from their last run)",
     )
     args = parser.parse_args()
     torch.manual_seed(0)
-    started = time.perf_counter()
     sections_of = {
-        "kv-cache": lambda: "### KV cache vs no cache (200 new tokens)\n\n" + bench_kv_cache(20 if args.quick else 200),
-        "attention": lambda: "### Teaching attention vs the fused path (causal mask)\n\n" + bench_attention(),
-        "training": lambda: (
-            "### Training throughput: transformer_lab.GPT vs Hugging Face GPT-2\n\n"
-            + bench_training(1 if args.quick else 5, compile_model=not args.quick)
-        ),
-        "quality": lambda: "### Time to quality\n\n" + bench_time_to_quality(),
-        "seeds": lambda: "### Three-digit addition over five seeds (chapter 11)\n\n" + bench_addition_seeds(),
+        "kv-cache": lambda: bench_kv_cache(20 if args.quick else 200),
+        "attention": bench_attention,
+        "training": lambda: bench_training(1 if args.quick else 5, compile_model=not args.quick),
+        "quality": bench_time_to_quality,
+        "seeds": bench_addition_seeds,
     }
     slow = ("quality", "seeds")
-    chosen = [args.only] if args.only else [name for name in sections_of if not (args.quick and name in slow)]
-    sections = [f"Machine: {machine()}"] + [sections_of[name]() for name in chosen]
-    sections.append(
-        f"All of the above measured in one run of `python benchmarks/bench_models.py`, "
-        f"{time.perf_counter() - started:.0f} s."
-    )
-    report = "\n\n".join(sections) + "\n"
-    print(report)
-    if not (args.quick or args.only):
-        OUT.parent.mkdir(parents=True, exist_ok=True)
-        OUT.write_text(report)
+    chosen = [args.only] if args.only else [name for name in SECTIONS if not (args.quick and name in slow)]
+    for name in chosen:
+        started = time.perf_counter()
+        body = sections_of[name]()
+        report = (
+            f"### {SECTIONS[name]}\n\nMachine: {machine()}\n\n{body}\n\n"
+            f"Measured in {time.perf_counter() - started:.0f} s by `python benchmarks/bench_models.py"
+            f"{' --only ' + name if args.only else ''}`.\n"
+        )
+        print(report)
+        if not args.quick:
+            OUT.mkdir(parents=True, exist_ok=True)
+            (OUT / f"{name}.md").write_text(report)
 
 
 if __name__ == "__main__":

@@ -483,6 +483,54 @@ CASES = [
         lambda: tl.pad_batch([], 0), ValueError, r"pad_batch needs at least one sequence", id="pad-batch-empty"
     ),
     pytest.param(
+        lambda: tl.train_bpe(["some", "text"], 300),
+        TypeError,
+        r"train_bpe takes the training text as a str, got list",
+        id="bpe-train-not-a-string",
+    ),
+    pytest.param(
+        lambda: tl.train_bpe("some text", 100),
+        ValueError,
+        r"vocab_size must be an int >= 260 \(4 special tokens \+ 256 bytes\), got 100",
+        id="bpe-vocab-size-too-small",
+    ),
+    pytest.param(
+        lambda: tl.train_bpe("some text", 300.0),
+        ValueError,
+        r"vocab_size must be an int >= 260 .*got 300\.0",
+        id="bpe-vocab-size-float",
+    ),
+    pytest.param(
+        lambda: tl.BPETokenizer([]).encode(b"bytes"),
+        TypeError,
+        r"encode takes a str, got bytes",
+        id="bpe-encode-not-a-string",
+    ),
+    pytest.param(
+        lambda: tl.BPETokenizer([]).encode("ab\ud800c"),
+        ValueError,
+        r"text holds '\\ud800' at index 2, a lone surrogate that has no UTF-8 bytes",
+        id="bpe-encode-lone-surrogate",
+    ),
+    pytest.param(
+        lambda: tl.BPETokenizer([]).decode([260]),
+        ValueError,
+        r"token id 260 is outside the vocabulary \[0, 260\)",
+        id="bpe-decode-unknown-id",
+    ),
+    pytest.param(
+        lambda: tl.BPETokenizer([]).decode(torch.zeros(2, 2, dtype=torch.long)),
+        ValueError,
+        r"decode takes a 1-D sequence of ids, got shape \(2, 2\)",
+        id="bpe-decode-2d",
+    ),
+    pytest.param(
+        lambda: tl.BPETokenizer([(4, 5), (260, 300)]),
+        ValueError,
+        r"merge 1 is \(260, 300\), but only ids below 261 exist",
+        id="bpe-merge-of-unknown-ids",
+    ),
+    pytest.param(
         lambda: tl.label_smoothed_cross_entropy(torch.randn(2, 5), ids(1, 2)[0], smoothing=1.0),
         ValueError,
         r"smoothing must be in \[0, 1\), got 1\.0",
@@ -493,6 +541,12 @@ CASES = [
         ValueError,
         r"plot_attention takes one \(T_q, T_k\) matrix, got shape \(2, 3, 4\); pick a batch item and head",
         id="plot-attention-3d",
+    ),
+    pytest.param(
+        lambda: tl.plot_token_splits([]),
+        ValueError,
+        r"plot_token_splits needs at least one \(label, tokens\) row",
+        id="plot-token-splits-empty",
     ),
 ]
 

@@ -60,3 +60,13 @@ def test_attention_heads_share_one_colour_scale():
     scales = {ax.images[0].get_clim() for ax in fig.axes if ax.images}
     assert scales == {(0.0, 2.0)}, "every head's heatmap must use the same scale"
     assert any(ax.get_ylabel() == "attention weight" for ax in fig.axes), "the scale needs its colour bar"
+
+
+def test_token_splits_draw_one_box_per_token_in_order():
+    rows = [("bytes", ["␣", "t", "h", "e"]), ("merged", ["␣the"])]
+    ax = tl.plot_token_splits(rows)
+    assert [t.get_text() for t in ax.texts] == ["␣", "t", "h", "e", "␣the"]
+    boxes = ax.patches
+    assert [b.get_width() for b in boxes] == [1, 1, 1, 1, 4]  # as wide as the token's text
+    assert [b.get_x() for b in boxes[:4]] == [0, 1, 2, 3]  # side by side, left to right
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["bytes", "merged"]

@@ -6,6 +6,7 @@ Tensors are batch-first. A mask is boolean and means True = may attend; it broad
 
 from .claims import ClaimError, claim, claim_that, show  # every chapter: results checked within bands
 from .tokenizer import CharTokenizer, check_token_ids, pad_batch  # chapter 2
+from .bpe import BPETokenizer, merge, most_frequent_pair, pair_counts, pre_tokenize, token_text, train_bpe  # chapter 2
 from .attention import causal_mask, fast_attention, padding_mask, scaled_dot_product_attention  # chapter 3
 from .multi_head import KVCache, MultiHeadAttention, check_heads  # chapter 4
 from .positional import (  # chapter 5
@@ -50,6 +51,7 @@ from .training import (
     weight_decay_groups,
 )
 from .plotting import (
+    plot_token_splits,
     plot_attention,
     plot_attention_heads,
     plot_loss_curves,

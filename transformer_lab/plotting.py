@@ -33,6 +33,42 @@ def _axes(ax, figsize=(5, 4)):
     return ax
 
 
+def plot_token_splits(rows: Sequence[tuple[str, Sequence[str]]], ax=None, title: str | None = None):
+    """How a tokenizer cuts text: one row per (label, tokens), each token a box as wide as its text.
+
+    Neighbouring tokens alternate between two shades, so that where one ends and the next begins can be seen."""
+    if len(rows) == 0:
+        raise ValueError("plot_token_splits needs at least one (label, tokens) row")
+    width = max(sum(max(len(t), 1) for t in tokens) for _, tokens in rows)
+    ax = _axes(ax, figsize=(min(2 + 0.28 * width, 14), 0.6 * len(rows) + 0.8))
+    for row, (_, tokens) in enumerate(rows):
+        x = 0.0
+        for k, token in enumerate(tokens):
+            w = max(len(token), 1)
+            ax.add_patch(
+                plt.Rectangle(
+                    (x, -row - 0.4),
+                    w,
+                    0.8,
+                    facecolor=COLORS["embedding"],
+                    alpha=0.35 if k % 2 else 0.75,
+                    edgecolor=COLORS["ink"],
+                    linewidth=0.8,
+                )
+            )
+            ax.text(x + w / 2, -row, token, ha="center", va="center", family="monospace", fontsize=9)
+            x += w
+    ax.set_xlim(-0.5, width + 0.5)
+    ax.set_ylim(-len(rows) + 0.4, 0.6)
+    ax.set_yticks([-row for row in range(len(rows))], labels=[label for label, _ in rows])
+    ax.set_xticks([])
+    for side in ("top", "right", "bottom"):
+        ax.spines[side].set_visible(False)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
 def plot_attention(
     weights,
     x_labels: Sequence[str] | None = None,
@@ -58,7 +94,7 @@ def plot_attention(
     if title:
         ax.set_title(title)
     if colorbar:
-        ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+        ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="attention weight")
     return ax
 
 

@@ -19,6 +19,7 @@ One module per chapter, in course order; `engine` holds what every checker share
 
 from .attention import check_causal_mask, check_padding_mask, check_scaled_dot_product_attention
 from .blocks import check_decoder_layer, check_encoder_layer
+from .bpe import check_bpe_merge
 from .generation import check_beam_search, check_greedy_decode, check_top_k_filter, check_top_p_filter
 from .gpt import check_gpt_block, check_next_token_loss
 from .hugging_face import check_conv1d_to_linear, check_gelu_tanh
@@ -39,6 +40,7 @@ __all__ = [
     "check_attention_pool",
     "check_pad_batch",
     "check_embedding_lookup",
+    "check_bpe_merge",
     "check_scaled_dot_product_attention",
     "check_causal_mask",
     "check_padding_mask",
