@@ -69,3 +69,16 @@ def test_bert_layers_load_into_a_post_ln_encoder_and_give_berts_outputs():
     assert_close_f32(ours[real], theirs[real])
     with pytest.raises(ValueError, match="the encoder has 1 layers, BERT has 2"):
         thf.load_bert_layers(tl.Encoder(n_layers=1, d_model=32, n_heads=4, d_ff=64), bert)
+
+
+def test_our_bpe_as_a_transformers_tokenizer_saves_reloads_and_encodes_like_ours(tmp_path):
+    from transformers import AutoTokenizer
+
+    ours = tl.train_bpe("the cat sat on the mat; the dog sat on the log. " * 20, vocab_size=300)
+    thf.hf_tokenizer(ours).save_pretrained(tmp_path)
+    loaded = AutoTokenizer.from_pretrained(tmp_path)  # from the folder alone, as a learner's notebook would
+    assert (loaded.pad_token_id, loaded.bos_token_id, loaded.eos_token_id, loaded.unk_token_id) == (0, 1, 2, 3)
+    for text in ["the cat sat", "a mat, a log", "트랜스포머 🙂"]:
+        assert loaded(text)["input_ids"] == ours.encode(text)
+        assert loaded.decode(ours.encode(text, add_bos=True), skip_special_tokens=True) == text
+    assert len(loaded) == ours.vocab_size

@@ -4,7 +4,8 @@ read in both directions.
 GPT-2 stores its projections in `Conv1D` layers, y = x @ W + b with W of shape (in, out): the
 transpose of nn.Linear's weight (see linear_from_conv1d). Its attention projection c_attn holds q, k
 and v side by side, where our attention keeps three layers. BERT's encoder layers are a post-LN
-tl.EncoderLayer with exact GELU under other names.
+tl.EncoderLayer with exact GELU under other names. Last, chapter 2's byte-pair tokenizer as a
+`transformers` tokenizer (hf_tokenizer), so that a model and its tokenizer save and load together.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .bpe import BPETokenizer, to_hf_tokenizer
 from .encoder import Encoder
 from .gpt import GPT, GPTConfig
+from .tokenizer import BOS_TOKEN, EOS_TOKEN, PAD_TOKEN, UNK_TOKEN
 
 # GPT-2, ours -> Hugging Face's GPT2LMHeadModel, and how the tensor is stored there. "{i}" stands for every
 # block; "{q,k,v}" for three of our tensors that Hugging Face keeps as one, stacked along its output dimension.
@@ -157,3 +160,17 @@ def linear_from_conv1d(conv1d: nn.Module) -> nn.Linear:
         linear.weight.copy_(weight.T)  # (out, in)
         linear.bias.copy_(bias)  # (out,)
     return linear
+
+
+def hf_tokenizer(bpe: BPETokenizer):
+    """A chapter-2 BPETokenizer as a `transformers.PreTrainedTokenizerFast`: what AutoTokenizer loads and
+    pipelines and Trainer call. Same ids as bpe.encode, with our special tokens in their usual roles."""
+    from transformers import PreTrainedTokenizerFast
+
+    return PreTrainedTokenizerFast(
+        tokenizer_object=to_hf_tokenizer(bpe),
+        pad_token=PAD_TOKEN,
+        bos_token=BOS_TOKEN,
+        eos_token=EOS_TOKEN,
+        unk_token=UNK_TOKEN,
+    )
