@@ -173,4 +173,5 @@ def hf_tokenizer(bpe: BPETokenizer):
         bos_token=BOS_TOKEN,
         eos_token=EOS_TOKEN,
         unk_token=UNK_TOKEN,
+        clean_up_tokenization_spaces=False,  # decode gives back the text's own spaces, as bpe.decode does
     )
