@@ -9,8 +9,8 @@ from torch import nn
 from transformers.pytorch_utils import Conv1D
 
 import transformer_lab as tl
-from transformer_lab.checks import check_conv1d_to_linear, check_gelu_tanh, hugging_face
-from transformer_lab.hugging_face import linear_from_conv1d
+from transformer_lab.checks import check_conv1d_to_linear, check_gelu_tanh, check_last_token_states, hugging_face
+from transformer_lab.hugging_face import last_token_states, linear_from_conv1d
 
 
 def conv1d_copy_into(conv):
@@ -45,6 +45,25 @@ def gelu_tanh_sigmoid(x):
     return x * torch.sigmoid(2 * math.sqrt(2 / math.pi) * (x + 0.044715 * x * x * x))
 
 
+def last_token_like_hugging_face(hidden, attention_mask):
+    """GPT2ForSequenceClassification's way: the argmax of position times mask is the rightmost real position."""
+    last = (torch.arange(hidden.shape[1]) * attention_mask).argmax(-1)  # (B,)
+    return hidden[torch.arange(hidden.shape[0]), last]
+
+
+def last_token_by_cumsum(hidden, attention_mask):
+    """The first position where the running count of real tokens reaches its total."""
+    counts = attention_mask.cumsum(1)  # (B, T)
+    return hidden[torch.arange(hidden.shape[0]), counts.argmax(1)]
+
+
+def last_token_loop(hidden, attention_mask):
+    rows = []
+    for h, m in zip(hidden, attention_mask):
+        rows.append(h[m.nonzero()[-1, 0]])
+    return torch.stack(rows)
+
+
 CORRECT = {
     check_conv1d_to_linear: [linear_from_conv1d, conv1d_copy_into, conv1d_load_state_dict, conv1d_new_parameters],
     check_gelu_tanh: [
@@ -53,11 +72,13 @@ CORRECT = {
         gelu_tanh_sigmoid,
         nn.GELU(approximate="tanh"),
     ],
+    check_last_token_states: [last_token_states, last_token_like_hugging_face, last_token_by_cumsum, last_token_loop],
 }
 
 MISTAKES = {
     check_conv1d_to_linear: hugging_face.CONV1D_MISTAKES,
     check_gelu_tanh: hugging_face.GELU_TANH_MISTAKES,
+    check_last_token_states: hugging_face.LAST_TOKEN_MISTAKES,
 }
 
 
@@ -112,3 +133,36 @@ def test_the_checkers_leave_the_random_state_alone():
     with pytest.raises(AssertionError):
         check_conv1d_to_linear(hugging_face.CONV1D_MISTAKES[0].impl)
     assert torch.equal(state, torch.random.get_rng_state())
+
+
+def test_last_token_states_is_what_gpt2_classifies():
+    """GPT2ForSequenceClassification's logits are its score layer on last_token_states of its final hidden states."""
+    from transformers import GPT2Config, GPT2ForSequenceClassification
+
+    torch.manual_seed(0)
+    model = GPT2ForSequenceClassification(
+        GPT2Config(vocab_size=50, n_positions=16, n_embd=32, n_layer=2, n_head=4, num_labels=3, pad_token_id=0)
+    ).eval()
+    ids = torch.randint(1, 50, (3, 9))
+    ids[1, 6:] = 0  # right padding
+    ids[2, 2:] = 0
+    mask = (ids != 0).long()
+    with torch.no_grad():
+        out = model(ids, attention_mask=mask, output_hidden_states=True)
+        ours = model.score(last_token_states(out.hidden_states[-1], mask))  # (3, 3)
+    torch.testing.assert_close(ours, out.logits)
+
+
+@pytest.mark.parametrize(
+    "hidden, mask, words",
+    [
+        (torch.zeros(2, 3), torch.ones(2, 3), "hidden must be a (B, T, D) tensor"),
+        (torch.zeros(2, 3, 4), torch.ones(2, 4), "attention_mask must be (B, T) = (2, 3)"),
+        (torch.zeros(2, 3, 4), [[1, 1, 1], [1, 0, 0]], "got list"),
+        (torch.zeros(2, 3, 4), torch.tensor([[1, 1, 1], [0, 0, 0]]), "at least one real token"),
+    ],
+    ids=["hidden-2d", "mask-shape", "mask-list", "empty-row"],
+)
+def test_last_token_states_refuses_bad_input(hidden, mask, words):
+    with pytest.raises(ValueError, match=re.escape(words)):
+        last_token_states(hidden, mask)

@@ -1,6 +1,9 @@
+import re
+
 import pytest
 import torch
 
+from transformer_lab import tasks
 from transformer_lab.tasks import BOS_ID, EOS_ID, PAD_ID, random_symbols, reverse_task, sort_task
 
 
@@ -115,3 +118,44 @@ def test_train_addition_lowers_the_answer_loss():
         model, train_ids, n_digits=1, tokenizer=tok, steps=60, batch_size=32, warmup=10, progress=False
     )
     assert sum(hist.losses[-10:]) < sum(hist.losses[:10]) / 2
+
+
+def test_cut_sentence_examples_come_in_pairs_of_equal_length_one_complete_one_cut():
+    train_text, _ = tasks.python_reference_text()
+    examples = tasks.cut_sentence_examples(train_text, seed=0, n=200)
+    assert len(examples["text"]) == len(examples["label"]) == 200
+    assert examples["label"] == [1, 0] * 100
+    sentences = [" ".join(s.rstrip(".!?").split()) for s in tasks.SENTENCE_END.split(" ".join(train_text.split()))]
+    whole = set(sentences)
+    for complete, cut in zip(examples["text"][0::2], examples["text"][1::2]):
+        assert 6 <= len(complete.split()) == len(cut.split()) <= 30  # the same number of words
+        assert complete in whole  # a whole sentence, its final full stop dropped
+        assert any(s.startswith(cut + " ") for s in sentences)  # the start of a longer sentence
+        assert not complete.endswith((".", "!", "?"))
+
+
+def test_cut_sentence_examples_are_fixed_by_their_seed_and_n_takes_a_prefix():
+    _, valid_text = tasks.python_reference_text()
+    every = tasks.cut_sentence_examples(valid_text, seed=0)
+    assert every == tasks.cut_sentence_examples(valid_text, seed=0)
+    assert every != tasks.cut_sentence_examples(valid_text, seed=1)
+    first_ten = tasks.cut_sentence_examples(valid_text, seed=0, n=10)
+    assert first_ten == {"text": every["text"][:10], "label": every["label"][:10]}
+    assert len(every["text"]) == 200  # the held-out topics' pairs, frozen with the corpus
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, words",
+    [
+        (dict(text=b"bytes"), TypeError, "text must be a str"),
+        (dict(min_words=1), ValueError, "min_words must be an int of at least 2"),
+        (dict(max_words=6), ValueError, "max_words must be an int greater than min_words = 6"),
+        (dict(n=0), ValueError, "n must be a positive int or None"),
+        (dict(text="One two three four five six seven. " * 3), ValueError, "no two sentences of different lengths"),
+    ],
+    ids=["bytes", "min-words", "max-words", "n-zero", "equal-lengths"],
+)
+def test_cut_sentence_examples_refuse_bad_input(kwargs, error, words):
+    arguments = dict(text="One two three four five six seven. One two three four five six seven eight. " * 2, seed=0)
+    with pytest.raises(error, match=re.escape(words)):
+        tasks.cut_sentence_examples(**(arguments | kwargs))

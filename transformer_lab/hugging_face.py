@@ -175,3 +175,29 @@ def hf_tokenizer(bpe: BPETokenizer):
         unk_token=UNK_TOKEN,
         clean_up_tokenization_spaces=False,  # decode gives back the text's own spaces, as bpe.decode does
     )
+
+
+def last_token_states(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """The hidden state of each row's last real token: (B, T, D), (B, T) of 1 = token, 0 = padding -> (B, D).
+
+    What GPT2ForSequenceClassification feeds its `score` head: in a causal model only the last position
+    has seen the whole sequence. "Last real" is the rightmost 1, wherever the padding is (at the end, as
+    DataCollatorWithPadding puts it, or at the start, as batched generation does).
+    """
+    if not isinstance(hidden, torch.Tensor) or hidden.dim() != 3:
+        raise ValueError(f"hidden must be a (B, T, D) tensor, got {_shape_of(hidden)}")
+    if not isinstance(attention_mask, torch.Tensor) or tuple(attention_mask.shape) != tuple(hidden.shape[:2]):
+        raise ValueError(
+            f"attention_mask must be (B, T) = {tuple(hidden.shape[:2])}, like hidden's first two dimensions, "
+            f"got {_shape_of(attention_mask)}"
+        )
+    real = attention_mask.bool()  # (B, T)
+    if not real.any(dim=1).all():
+        raise ValueError("every row of attention_mask needs at least one real token (a 1)")
+    positions = torch.arange(hidden.shape[1], device=hidden.device)  # (T,)
+    last = torch.where(real, positions, -1).amax(dim=1)  # (B,): the rightmost real position
+    return hidden[torch.arange(hidden.shape[0], device=hidden.device), last]  # (B, D)
+
+
+def _shape_of(x) -> str:
+    return f"shape {tuple(x.shape)}" if isinstance(x, torch.Tensor) else type(x).__name__

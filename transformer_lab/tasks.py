@@ -1,5 +1,5 @@
 """Tasks and text that need no download: sorting and reversal (chapters 7 and 8), multi-digit
-addition and a character-level corpus (chapter 11).
+addition and a character-level corpus (chapter 11), and sentences of that corpus, complete or cut (chapter 14).
 
 Token conventions match the rest of the package: the ids PAD_ID = 0, BOS_ID = 1, EOS_ID = 2 of
 tokenizer.py, and the task's symbols are the ids 3, 4, ..., 3 + n_symbols - 1. Random draws come from a
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import random
+import re
 from pathlib import Path
 
 import torch
@@ -181,3 +183,42 @@ def python_reference_text() -> tuple[str, str]:
     train = [topics[n] for i, n in enumerate(names) if i % 10 != 5]
     valid = [topics[n] for i, n in enumerate(names) if i % 10 == 5]
     return "\n".join(train), "\n".join(valid)
+
+
+# Chapter 14: a downstream task made from the same text, for fine-tuning.
+
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+")  # a full stop, question or exclamation mark, then white space
+
+
+def cut_sentence_examples(
+    text: str, *, seed: int, n: int | None = None, min_words: int = 6, max_words: int = 30
+) -> dict:
+    """Sentences of `text`, complete (label 1) or cut off after some words (label 0): {"text": [...], "label": [...]}.
+
+    The sentences of min_words to max_words words (white space read as single spaces) are shuffled by `seed` and
+    taken two at a time. The shorter of the two is kept whole, the longer is cut to as many words, so the
+    two examples of a pair have the same number of words and length gives nothing away; their final full
+    stop, question or exclamation mark is dropped, so punctuation gives nothing away either. A pair of
+    equal lengths is skipped. Labels alternate 1, 0, 1, ...; `n` keeps the first n examples (all when None).
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    if not isinstance(min_words, int) or min_words < 2:
+        raise ValueError(f"min_words must be an int of at least 2, got {min_words!r}")
+    if not isinstance(max_words, int) or max_words <= min_words:
+        raise ValueError(f"max_words must be an int greater than min_words = {min_words}, got {max_words!r}")
+    if n is not None and (not isinstance(n, int) or n < 1):
+        raise ValueError(f"n must be a positive int or None (every example), got {n!r}")
+    sentences = [s.rstrip(".!?").split() for s in SENTENCE_END.split(" ".join(text.split()))]
+    sentences = [words for words in sentences if min_words <= len(words) <= max_words]
+    random.Random(seed).shuffle(sentences)
+    texts = []
+    for first, second in zip(sentences[0::2], sentences[1::2]):
+        if len(first) == len(second):
+            continue
+        shorter, longer = sorted((first, second), key=len)
+        texts += [" ".join(shorter), " ".join(longer[: len(shorter)])]  # complete, then cut to the same length
+    if not texts:
+        raise ValueError(f"text has no two sentences of different lengths within {min_words} to {max_words} words")
+    texts = texts[:n]
+    return {"text": texts, "label": [1 - i % 2 for i in range(len(texts))]}

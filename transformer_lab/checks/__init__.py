@@ -22,7 +22,7 @@ from .blocks import check_decoder_layer, check_encoder_layer
 from .bpe import check_bpe_merge
 from .generation import check_beam_search, check_greedy_decode, check_top_k_filter, check_top_p_filter
 from .gpt import check_gpt_block, check_next_token_loss
-from .hugging_face import check_conv1d_to_linear, check_gelu_tanh
+from .hugging_face import check_conv1d_to_linear, check_gelu_tanh, check_last_token_states
 from .kv_cache import check_kv_cache_step
 from .layers import check_feed_forward, check_layer_norm
 from .multi_head import check_multi_head_attention
@@ -65,5 +65,6 @@ __all__ = [
     "check_pixel_loss",
     "check_conv1d_to_linear",
     "check_gelu_tanh",
+    "check_last_token_states",
     "check_training_flops",
 ]

@@ -1,4 +1,5 @@
-"""Chapter 14: Hugging Face's GPT-2 layouts, the `Conv1D` layer and the tanh-approximate GELU.
+"""Chapter 14: Hugging Face's GPT-2 layouts, the `Conv1D` layer and the tanh-approximate GELU, and the
+token a GPT-2 classifier reads (the last real one).
 
 `transformers` is not a dependency of the package: the Conv1D checker imports it when it is called.
 """
@@ -12,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..hugging_face import linear_from_conv1d
+from ..hugging_face import last_token_states, linear_from_conv1d
 from ..layers import ACTIVATIONS
 from .engine import Case, Explained, Mistake, call, checker, expect_function, kind, randn, run_cases
 
@@ -185,3 +186,60 @@ def check_gelu_tanh(fn: Callable) -> None:
         Case("large values, where tanh saturates", dict(x=torch.tensor([[-30.0, -12.0, -6.5], [6.5, 12.0, 30.0]]))),
     ]
     run_cases(name, fn, ACTIVATIONS["gelu_tanh"], cases, call, GELU_TANH_MISTAKES)
+
+
+def _mask(lengths: list[int], total: int, *, left: bool) -> torch.Tensor:
+    """(B, total) of 1 for the real tokens and 0 for padding, the padding at the end (or at the start if left)."""
+    rows = [[0] * (total - n) + [1] * n if left else [1] * n + [0] * (total - n) for n in lengths]
+    return torch.tensor(rows)
+
+
+def _gather(hidden: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+    return hidden[torch.arange(hidden.shape[0]), positions]  # (B, D)
+
+
+LAST_TOKEN_MISTAKES = [
+    Mistake(
+        "Your output matches the LAST POSITION of every row, hidden[:, -1]. For a row with padding at the end "
+        "that is a padding token; the classifier must read the last REAL token (the rightmost 1 of the mask).",
+        lambda hidden, mask: hidden[:, -1],
+    ),
+    Mistake(
+        "Your output matches the position attention_mask.sum(1) - 1: right when the padding is at the end, "
+        "wrong when it is at the start (left padding, as batched generation uses). Take the rightmost 1 of "
+        "the mask instead, e.g. (torch.arange(T) * attention_mask).argmax(1).",
+        lambda hidden, mask: _gather(hidden, mask.sum(1) - 1),
+    ),
+    Mistake(
+        "Your output matches the FIRST real token of every row (hidden[:, 0] when the padding is at the end). In a "
+        "causal model that token has seen only itself; the classifier reads the last real one. (If you used "
+        "attention_mask.argmax(1): it returns the first position holding the largest value, the first 1. "
+        "Multiply the mask by the positions first: (torch.arange(T) * attention_mask).argmax(1).)",
+        lambda hidden, mask: _gather(hidden, mask.argmax(1)),
+    ),
+    Mistake(
+        "Your output matches the MEAN over each row's real tokens. Mean pooling is another way to classify, "
+        "but GPT-2's classifier reads one position: the last real token.",
+        lambda hidden, mask: (hidden * mask[..., None]).sum(1) / mask.sum(1, keepdim=True),
+    ),
+]
+
+
+@checker
+def check_last_token_states(fn: Callable) -> None:
+    """fn(hidden, attention_mask) -> (B, D): for each row of hidden (B, T, D), the state at its last real token,
+    the rightmost 1 of attention_mask (B, T), wherever the padding is."""
+    name = "last_token_states"
+    expect_function(name, fn)
+    g = torch.Generator().manual_seed(16)
+    cases = [
+        Case(
+            "3 rows, padding at the end", dict(hidden=randn(g, 3, 6, 4), attention_mask=_mask([6, 4, 2], 6, left=False))
+        ),
+        Case(
+            "3 rows, padding at the start",
+            dict(hidden=randn(g, 3, 6, 4), attention_mask=_mask([6, 3, 1], 6, left=True)),
+        ),
+        Case("2 rows, no padding", dict(hidden=randn(g, 2, 5, 3), attention_mask=_mask([5, 5], 5, left=False))),
+    ]
+    run_cases(name, fn, last_token_states, cases, call, LAST_TOKEN_MISTAKES)
