@@ -210,3 +210,45 @@ def test_train_moves_each_batch_to_the_models_device():
             progress=False,
         )
     assert seen == [torch.device("meta")]
+
+
+def test_random_windows_cut_inputs_and_targets_one_token_apart_and_follow_the_generator():
+    data = torch.arange(100)
+    get_batch = tl.random_windows(data, block_size=8, batch_size=5, generator=torch.Generator().manual_seed(0))
+    x, y = get_batch(0)
+    assert x.shape == y.shape == (5, 8)
+    assert torch.equal(y, x + 1) and torch.equal(x[:, 1:], x[:, :-1] + 1)  # consecutive tokens, targets one on
+    assert int(x.max()) <= 98 and int(y.max()) <= 99
+    again = tl.random_windows(data, block_size=8, batch_size=5, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(again(0)[0], x)  # the same generator seed, the same windows
+    assert not torch.equal(get_batch(1)[0], x)  # each call draws new ones
+
+
+def test_fixed_windows_tile_the_stream_without_overlap():
+    x, y = tl.fixed_windows(torch.arange(26), block_size=8)
+    assert x.shape == y.shape == (3, 8)  # (26 - 1) // 8 windows
+    assert torch.equal(x.flatten(), torch.arange(24)) and torch.equal(y, x + 1)
+
+
+@pytest.mark.parametrize(
+    "data, kwargs, words",
+    [
+        (torch.arange(6.0), {}, "data must be a 1-d tensor of token ids"),
+        (torch.zeros(2, 50, dtype=torch.long), {}, "data must be a 1-d tensor of token ids"),
+        (torch.arange(50), dict(block_size=0), "block_size must be a positive int"),
+        (torch.arange(8), dict(block_size=8), "data holds 8 tokens"),
+    ],
+    ids=["floats", "2-d", "block-size", "too-short"],
+)
+def test_windows_refuse_bad_input(data, kwargs, words):
+    arguments = dict(block_size=4) | kwargs
+    with pytest.raises(ValueError, match=words):
+        tl.fixed_windows(data, **arguments)
+    with pytest.raises(ValueError, match=words):
+        tl.random_windows(data, batch_size=2, generator=torch.Generator(), **arguments)
+
+
+def test_random_windows_need_two_places_to_start_and_fixed_windows_one():
+    assert tl.fixed_windows(torch.arange(9), block_size=8)[0].shape == (1, 8)
+    with pytest.raises(ValueError, match="it needs at least block_size \\+ 2 = 10"):
+        tl.random_windows(torch.arange(9), block_size=8, batch_size=1, generator=torch.Generator())

@@ -1,4 +1,5 @@
-"""Training helpers used from chapter 7 on: seeding, the loss, learning-rate schedules, a loop, checkpoints."""
+"""Training helpers used from chapter 7 on: seeding, the loss, learning-rate schedules, a loop, language-model
+windows, checkpoints."""
 
 from __future__ import annotations
 
@@ -222,6 +223,47 @@ def cross_entropy_loss(model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor
     inputs, targets = batch
     logits = model(inputs)
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
+
+
+# Language-model data (chapter 11): windows of one long stream of token ids.
+
+
+def _check_stream(data, block_size: int, *, extra: int) -> None:
+    """data: a 1-d tensor of ids long enough for one window of block_size + 1 tokens, and `extra` more."""
+    if not isinstance(data, torch.Tensor) or data.dim() != 1 or data.is_floating_point():
+        raise ValueError(
+            f"data must be a 1-d tensor of token ids, got {type(data).__name__} "
+            f"{tuple(data.shape) if isinstance(data, torch.Tensor) else ''}".rstrip()
+        )
+    if not isinstance(block_size, int) or block_size < 1:
+        raise ValueError(f"block_size must be a positive int, got {block_size!r}")
+    if len(data) < block_size + 1 + extra:
+        raise ValueError(
+            f"data holds {len(data)} tokens; it needs at least block_size + {1 + extra} = {block_size + 1 + extra}"
+        )
+
+
+def random_windows(data: torch.Tensor, *, block_size: int, batch_size: int, generator: torch.Generator) -> Callable:
+    """get_batch for `train`: each call draws batch_size random windows of block_size + 1 tokens of `data`
+    (N,) and returns them as inputs and targets, (batch_size, block_size) each, the targets one token on."""
+    _check_stream(data, block_size, extra=1)  # the draw's upper bound, len(data) - block_size - 1, must be positive
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+
+    def get_batch(step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        starts = torch.randint(0, len(data) - block_size - 1, (batch_size,), generator=generator)
+        chunk = torch.stack([data[s : s + block_size + 1] for s in starts.tolist()])  # (B, T + 1)
+        return chunk[:, :-1], chunk[:, 1:]  # inputs, targets: (B, T)
+
+    return get_batch
+
+
+def fixed_windows(data: torch.Tensor, *, block_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every non-overlapping window of `data` (N,), for validation: inputs and targets, (n, block_size) each,
+    n = (N - 1) // block_size; the targets are the inputs one token on."""
+    _check_stream(data, block_size, extra=0)
+    n = (len(data) - 1) // block_size
+    return data[: n * block_size].view(n, block_size), data[1 : n * block_size + 1].view(n, block_size)
 
 
 def save_checkpoint(
