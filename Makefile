@@ -28,8 +28,8 @@ $(STAMP): requirements.txt pyproject.toml
 
 install: $(STAMP)  ## create .venv and install requirements.txt (every other target does this first)
 
-test: lint  ## every test: the linter, the package, the book build, and nbval on every notebook
-	$(OFFLINE) $(BIN)/python -m pytest tests notebooks $(NBVAL)
+test: lint  ## every test: the linter, the package, the book build and the built book in Chromium (skipped without one), nbval on every notebook
+	$(OFFLINE) $(BIN)/python -m pytest -rs tests notebooks $(NBVAL)
 
 lint: install  ## ruff: lint and format check of the Python files, lint of the notebooks' code cells
 	$(BIN)/ruff check $(PY_SOURCES) notebooks
@@ -40,7 +40,7 @@ format: install  ## ruff: fix what can be fixed and format the Python files (nev
 	$(BIN)/ruff format $(PY_SOURCES)
 
 test-package: install  ## the package's tests only (no notebooks)
-	$(OFFLINE) $(BIN)/python -m pytest tests
+	$(OFFLINE) $(BIN)/python -m pytest -rs tests
 
 test-notebooks: install  ## nbval on every notebook only
 	$(OFFLINE) $(BIN)/python -m pytest notebooks $(NBVAL)

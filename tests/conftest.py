@@ -1,10 +1,15 @@
-"""Shared test helpers: a headless matplotlib, a fixed seed per test, weight perturbation, float32 tolerances.
+"""Shared test helpers: a headless matplotlib, a fixed seed per test, weight perturbation, float32 tolerances,
+the book's table of contents and one strict build of the book for every test that reads it.
 
 Test modules import the helpers by name (`from conftest import perturb_, assert_close_f32`); pytest puts
 this directory on sys.path because `tests/` has no __init__.py.
 """
 
 import math
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import matplotlib
 
@@ -12,6 +17,7 @@ matplotlib.use("Agg")  # before anything imports pyplot: no display needed
 
 import pytest
 import torch
+import yaml
 
 # The tensors here are tiny: a second thread brings only synchronisation. With OpenMP, each parallel op
 # waits for every thread, and on a busy 2-core machine that costs ~8 ms per softmax instead of ~10 us.
@@ -26,6 +32,8 @@ torch.set_num_threads(1)
 # GELU-variant bug through.
 ATOL = 1e-5
 RTOL = 1e-5
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def assert_close_f32(actual: torch.Tensor, expected: torch.Tensor, msg: str | None = None) -> None:
@@ -56,3 +64,27 @@ def perturb_(module: torch.nn.Module, scale: float = 0.5, seed: int = 1) -> torc
             else:
                 p.add_(noise * 0.3)
     return module
+
+
+def toc_files() -> list[str]:
+    """The book's pages in reading order, as _toc.yml names them (`book/intro`, `notebooks/01_why_attention`, ...)."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    return [toc["root"]] + [c["file"] for part in toc["parts"] for c in part["chapters"]]
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory) -> Path:
+    """The book built once per test session, strictly (a warning fails it), into a temporary folder."""
+    out = tmp_path_factory.mktemp("book")
+    jb = Path(sys.executable).with_name("jupyter-book")
+    result = subprocess.run(
+        [str(jb), "build", str(ROOT), "-W", "-n", "--keep-going", "--path-output", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-5000:]
+    problems = [line for line in log.splitlines() if re.search(r"\b(WARNING|ERROR)\b", line)]
+    assert not problems, "\n".join(problems)
+    return out / "_build" / "html"

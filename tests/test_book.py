@@ -1,7 +1,6 @@
 """The book builds strictly (warnings are errors) and the built site is complete."""
 
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -9,29 +8,9 @@ import pytest
 import yaml
 from bs4 import BeautifulSoup
 
+from conftest import toc_files
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def toc_files() -> list[str]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    return [toc["root"]] + [c["file"] for part in toc["parts"] for c in part["chapters"]]
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("book")
-    jb = Path(sys.executable).with_name("jupyter-book")
-    result = subprocess.run(
-        [str(jb), "build", str(ROOT), "-W", "-n", "--keep-going", "--path-output", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    log = result.stdout + result.stderr
-    assert result.returncode == 0, log[-5000:]
-    problems = [line for line in log.splitlines() if re.search(r"\b(WARNING|ERROR)\b", line)]
-    assert not problems, "\n".join(problems)
-    return out / "_build" / "html"
 
 
 def test_every_page_in_the_toc_is_built(site):
@@ -70,6 +49,30 @@ def test_internal_links_resolve(site):
             if not href or href.startswith(("http:", "https:", "mailto:", "javascript:")):
                 continue
             assert (page.parent / href).resolve().exists(), f"{page.relative_to(site)} links to missing {href}"
+
+
+def test_the_book_loads_nothing_over_the_network(site):
+    """Opened from disk offline, the book is whole: every script, stylesheet, font and image is its own file,
+    MathJax included (book/_ext/offline_mathjax.py). Links to other sites are fine: a reader follows them."""
+    remote = re.compile(r"^(https?:)?//")
+    mathjax = set()
+    for page in site.rglob("*.html"):
+        if "_static" in page.parts or "_sources" in page.parts:
+            continue
+        soup = BeautifulSoup(page.read_text(), "html.parser")
+        loaded = [tag["src"] for tag in soup.select("script[src], img[src]")] + [
+            link["href"]
+            for link in soup.select("link[href]")
+            if {"stylesheet", "preload", "modulepreload", "icon"} & set(link.get("rel", []))
+        ]
+        assert not [url for url in loaded if remote.match(url)], f"{page.relative_to(site)} loads from the network"
+        mathjax |= {(page.parent / src.split("?")[0]).resolve() for src in loaded if "mathjax" in src.lower()}
+    for css in (site / "_static").rglob("*.css"):
+        assert not re.search(r"url\(\s*['\"]?(https?:)?//", css.read_text()), f"{css.relative_to(site)} loads a URL"
+    assert len(mathjax) == 1, f"the pages load MathJax from {sorted(map(str, mathjax))}"
+    component = mathjax.pop()
+    assert component.is_file(), f"missing {component}"
+    assert list((component.parent / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff")), "no MathJax fonts"
 
 
 @pytest.mark.parametrize("name", [f for f in toc_files() if f.startswith("notebooks/") and f[10:12] <= "13"])
@@ -162,3 +165,22 @@ def test_chapter_exercises_have_collapsed_solutions(site, name):
     assert len(exercises) >= 3, f"{name}: {len(exercises)} exercises shown"
     assert len(solutions) == len(exercises), f"{name}: {len(solutions)} solutions for {len(exercises)} exercises"
     assert all("dropdown" in s.get("class", []) for s in solutions), f"{name}: a solution is not collapsed"
+
+
+def test_interactive_figures_are_shown_not_compared():
+    """An interactive figure's HTML carries this run's numbers: its cell is tagged nbval-ignore-output, and the
+    compared cell after it checks the figure's data instead."""
+    import nbformat
+
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        cells = nbformat.read(path, as_version=4).cells
+        for index, cell in enumerate(cells):
+            html = "".join(o.get("data", {}).get("text/html", "") for o in cell.get("outputs", []))
+            if 'class="tl-interactive"' not in html:
+                continue
+            assert "nbval-ignore-output" in cell.metadata.get("tags", []), f"{path.name}, cell {index}: compared"
+            following = cells[index + 1]
+            assert following.cell_type == "code" and ".data[" in following.source, (
+                f"{path.name}, cell {index}: no compared cell after it checks the figure's data"
+            )
+            assert "nbval-ignore-output" not in following.metadata.get("tags", []), f"{path.name}, cell {index + 1}"

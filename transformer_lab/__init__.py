@@ -31,6 +31,7 @@ from .generation import (  # chapter 10
 from .gpt import GPT, GPTConfig  # chapter 11
 from .vit import PatchEmbedding, ViT, ViTConfig  # chapter 12
 from . import hugging_face  # chapter 14
+from . import interactive  # chapters 5, 9 and 10: figures to hover and tune
 from .flops import non_embedding_parameters, training_flops_per_token  # chapter 15
 from .training import (
     History,
