@@ -56,9 +56,8 @@ PAGES = [*toc_files(), "search", "genindex"]
 RAW_MATH = r"""() => [...document.querySelectorAll("span.math, div.math")]
     .filter(e => !e.querySelector("mjx-container") || /\\[(\[]|\\begin\{/.test(e.textContent))
     .map(e => e.textContent.slice(0, 60))"""
-# Interactive figures that drew nothing: neither an SVG nor any other element.
-EMPTY_FIGURES = """() => [...document.querySelectorAll("div.tl-interactive")]
-    .filter(e => !e.querySelector("svg") && e.children.length === 0)
+# Interactive figures whose script did not finish drawing (each sets data-ready once it has drawn).
+EMPTY_FIGURES = """() => [...document.querySelectorAll('div.tl-interactive:not([data-ready="true"])')]
     .map(e => e.id || e.className)"""
 
 
