@@ -8,9 +8,7 @@ import pytest
 import yaml
 from bs4 import BeautifulSoup
 
-from conftest import toc_files
-
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import ROOT, toc_files
 
 
 def test_every_page_in_the_toc_is_built(site):
