@@ -5,6 +5,7 @@ Bad input is in test_errors.py.
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pytest
 import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -70,3 +71,20 @@ def test_token_splits_draw_one_box_per_token_in_order():
     assert [b.get_width() for b in boxes] == [1, 1, 1, 1, 4]  # as wide as the token's text
     assert [b.get_x() for b in boxes[:4]] == [0, 1, 2, 3]  # side by side, left to right
     assert [t.get_text() for t in ax.get_yticklabels()] == ["bytes", "merged"]
+
+
+@pytest.mark.parametrize("korean", [False, True])
+def test_korean_text_finds_its_glyphs(korean):
+    """Matplotlib warns "Glyph ... missing from font(s)" for each Hangul syllable its default font lacks; with
+    korean_font_family() every glyph is found (and without it the warning proves the check can fail)."""
+    import warnings
+
+    fig, ax = plt.subplots()
+    family = tl.korean_font_family() if korean else ["DejaVu Sans"]
+    ax.set_title("셀프 어텐션 (self-attention) 숫자 칠", fontfamily=family)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig.canvas.draw()
+    plt.close(fig)
+    missing = [str(w.message) for w in caught if "missing from font" in str(w.message)]
+    assert (missing == []) if korean else len(missing) == 8, missing  # 8 distinct syllables

@@ -54,6 +54,7 @@ from .training import (
     weight_decay_groups,
 )
 from .plotting import (
+    korean_font_family,
     plot_token_splits,
     plot_attention,
     plot_attention_heads,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Sequence
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib import font_manager
 
 # One colour per role, in every drawn diagram of the book and every plot that shows these roles: the
 # Okabe-Ito palette, which readers with any common colour-vision deficiency can still tell apart.
@@ -21,6 +24,22 @@ COLORS = {
     "norm": "#F0E442",  # yellow: LayerNorm
     "ink": "#222222",  # text and arrows
 }
+
+
+def korean_font_family() -> list[str]:
+    """Fonts for text that may hold Korean: matplotlib's DejaVu Sans, then NanumGothic for the Hangul it lacks.
+
+    Pass the list as `fontfamily=` to the text that shows Korean; matplotlib falls back glyph by glyph, so
+    Latin letters look as in every other figure. NanumGothic ships in the koreanize-matplotlib package: its
+    file is found and registered with matplotlib without importing that package, whose import would change
+    matplotlib's global settings.
+    """
+    spec = importlib.util.find_spec("koreanize_matplotlib")
+    if spec is None:
+        raise ModuleNotFoundError("Korean text needs the Hangul font of koreanize-matplotlib: pip install it")
+    if "NanumGothic" not in {font.name for font in font_manager.fontManager.ttflist}:
+        font_manager.fontManager.addfont(str(Path(spec.submodule_search_locations[0]) / "fonts" / "NanumGothic.ttf"))
+    return ["DejaVu Sans", "NanumGothic"]
 
 
 def _to_numpy(x) -> np.ndarray:
