@@ -21,6 +21,7 @@ from importlib import resources
 import torch
 
 from ..generation import check_sampling_args, top_k_filter, top_p_filter
+from ..hugging_face import _shape_of
 from ..positional import RotaryEmbedding, sinusoidal_encoding
 
 DIGITS = 4  # numbers are stored rounded to 4 decimals: finer than any figure can show
@@ -92,8 +93,7 @@ def attention_explorer(
     reads it), for one head of one layer or their mean. Rows must sum to one, as softmax makes them.
     """
     if not isinstance(weights, torch.Tensor) or weights.dim() != 4:
-        shape = tuple(weights.shape) if isinstance(weights, torch.Tensor) else type(weights).__name__
-        raise ValueError(f"weights must be a tensor (layers, heads, T_q, T_k), got {shape}")
+        raise ValueError(f"weights must be a tensor (layers, heads, T_q, T_k), got {_shape_of(weights)}")
     L, H, T_q, T_k = weights.shape
     row_sums = weights.sum(-1)
     if (weights < 0).any() or not torch.allclose(row_sums, torch.ones_like(row_sums), atol=1e-3):
@@ -144,8 +144,7 @@ def sampling_explorer(logits: torch.Tensor, *, labels: Sequence[str], title: str
     few settings, which the book's browser test checks the page against.
     """
     if not isinstance(logits, torch.Tensor) or logits.dim() != 1:
-        shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
-        raise ValueError(f"logits must be one row of next-token logits, shape (V,), got {shape}")
+        raise ValueError(f"logits must be one row of next-token logits, shape (V,), got {_shape_of(logits)}")
     if not torch.isfinite(logits).all():
         raise ValueError("logits must be finite: filter after the figure, not before (its sliders do the filtering)")
     labels = _check_labels("labels", labels, logits.shape[0], "token")
@@ -171,8 +170,7 @@ def position_explorer(*, max_len: int, dim: int, q: torch.Tensor, k: torch.Tenso
         raise ValueError(f"dim must be even (dimensions come in pairs), got {dim}")
     for name, vector in (("q", q), ("k", k)):
         if not isinstance(vector, torch.Tensor) or tuple(vector.shape) != (dim,):
-            shape = tuple(vector.shape) if isinstance(vector, torch.Tensor) else type(vector).__name__
-            raise ValueError(f"{name} must be a vector of size dim={dim}, got {shape}")
+            raise ValueError(f"{name} must be a vector of size dim={dim}, got {_shape_of(vector)}")
     pe = sinusoidal_encoding(max_len, dim)  # (max_len, dim)
     rope = RotaryEmbedding(max_len=max_len, head_dim=dim)
     rotated_q = rope(q.detach().cpu().float().expand(max_len, dim))  # (max_len, dim): q at every position
