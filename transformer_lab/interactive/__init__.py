@@ -21,7 +21,6 @@ from importlib import resources
 import torch
 
 from ..generation import check_sampling_args, top_k_filter, top_p_filter
-from ..hugging_face import _shape_of
 from ..positional import RotaryEmbedding, sinusoidal_encoding
 
 DIGITS = 4  # numbers are stored rounded to 4 decimals: finer than any figure can show
@@ -64,6 +63,10 @@ class InteractiveFigure:
 
     def __repr__(self) -> str:
         return f"InteractiveFigure(kind={self.kind!r}, title={self.title!r}): shown as HTML in a notebook or the book"
+
+
+def _shape_of(x) -> str:  # for error messages, as in hugging_face.py (modules share no private names)
+    return f"shape {tuple(x.shape)}" if isinstance(x, torch.Tensor) else type(x).__name__
 
 
 def _rounded(x: torch.Tensor) -> list:
