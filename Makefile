@@ -7,14 +7,14 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | cksum 
 # nbval: stored outputs compared after notebooks/sanitize.cfg's rules (addresses and temp paths vary run to run).
 NBVAL := --nbval --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout=1800
 # Python files the formatter owns; the notebooks' code cells are linted only (their shape comments are aligned).
-PY_SOURCES := transformer_lab tests benchmarks examples book/make_exercises.py book/make_figures.py book/diagrams book/_ext
+PY_SOURCES := transformer_lab tests benchmarks examples book/make_exercises.py book/make_figures.py book/make_book.py book/translations.py book/diagrams book/_ext
 # Chapter 14 downloads GPT-2 from the Hub only when a learner sets TRANSFORMER_LAB_HUB=1 (`TRANSFORMER_LAB_HUB=1 make lab`);
 # every target that runs the chapters unsets it, so tests never download.
 OFFLINE := env -u TRANSFORMER_LAB_HUB
 # Jupyter refuses to run as root unless told; a learner in a container often is root.
 LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: help install test lint format test-package test-notebooks book figures exercises lab bench bands bugs clean
+.PHONY: help install test lint format test-package test-notebooks book translations figures exercises lab lab-ko bench bands bugs clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -45,17 +45,23 @@ test-package: install  ## the package's tests only (no notebooks)
 test-notebooks: install  ## nbval on every notebook only
 	$(OFFLINE) $(BIN)/python -m pytest notebooks $(NBVAL)
 
-book: install  ## the online book, from the notebooks' stored outputs, into _build/html
-	$(BIN)/jupyter-book build . -W -n --keep-going
+book: install  ## the online book from the notebooks' stored outputs, in English (_build/html) and Korean (_build/html/ko)
+	$(BIN)/python book/make_book.py
 
-figures: install  ## the book's own drawings (book/make_figures.py) into book/figures/
+translations: install  ## after an English change: update the Korean catalogues (locales/ko/), then translate what they flag
+	$(BIN)/python book/translations.py
+
+figures: install  ## the book's own drawings (book/make_figures.py) into book/figures/, in English and Korean
 	$(BIN)/python book/make_figures.py
 
-exercises: install  ## the learner's edition: exercises/ regenerated from notebooks/ (never edit it by hand)
+exercises: install  ## the learner's editions: exercises/ and exercises_ko/ regenerated from notebooks/ (never edit them by hand)
 	$(BIN)/python book/make_exercises.py
 
 lab: install  ## JupyterLab on the learner's edition (the chapters with their exercises to complete)
 	$(BIN)/jupyter lab $(LAB_ROOT) exercises
+
+lab-ko: install  ## JupyterLab on the Korean learner's edition (한국어 학습자용 판)
+	$(BIN)/jupyter lab $(LAB_ROOT) exercises_ko
 
 bench: install  ## the benchmark tables of the book's appendix: models, then notebook and book-build times
 	$(BIN)/python benchmarks/bench_models.py

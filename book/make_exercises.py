@@ -1,4 +1,4 @@
-"""Write the learner's edition of every chapter: `make exercises` (or `python book/make_exercises.py`).
+"""Write the learner's editions of every chapter: `make exercises` (or `python book/make_exercises.py`).
 
 The chapter notebooks in notebooks/ hold the solutions; notebooks/README.md gives the markers. For
 each one, exercises/<same name>.ipynb is written with every solution cut out: the `solution-start`
@@ -6,7 +6,13 @@ and `solution-end` cells and everything between them go, except code cells with
 `# BEGIN SOLUTION hint: ...` / `# END SOLUTION` lines, whose marked lines become
 `raise NotImplementedError(hint)`. Outputs are cleared, so the learner runs the notebook afresh.
 
-`--check` writes nothing and exits 1, naming the files, if exercises/ differs from what it would write.
+The Korean learner's edition, exercises_ko/<same name>.ipynb, is the same notebook with its markdown
+translated from the Korean book's catalogues (locales/ko/, book/translations.py) and its diagrams
+pointing at their Korean drawings. Its code cells are the English edition's, character for character;
+the checkers' messages are English in both. It sits beside exercises/ so that every relative path in
+the chapters (figures, other chapters, the example scripts) works from both.
+
+`--check` writes nothing and exits 1, naming the files, if either edition differs from what it would write.
 """
 
 from __future__ import annotations
@@ -17,9 +23,11 @@ import sys
 from pathlib import Path
 
 import nbformat
+import translations
 
 ROOT = Path(__file__).resolve().parent.parent
-CHAPTERS, EDITION = ROOT / "notebooks", ROOT / "exercises"
+CHAPTERS = ROOT / "notebooks"
+EDITIONS = {"en": ROOT / "exercises", "ko": ROOT / "exercises_ko"}  # language -> folder
 
 SOLUTION_START = re.compile(r"\A```\{solution-start\}\s+(\S+)")
 SOLUTION_END = re.compile(r"\A```\{solution-end\}")
@@ -30,10 +38,18 @@ EXERCISE = re.compile(
     r"\A```\{exercise\}[ \t]+(?P<title>[^\n]+)\n(?::[\w-]+:[^\n]*\n)*\n*(?P<body>.*?)\n```\s*\Z", re.S
 )
 
-BANNER = """\
+BANNER = {
+    "en": """\
 > **Learner's edition** of chapter "{title}". Each exercise at the end of the chapter is a stub that
 > raises `NotImplementedError`: write it, then run the check under it. This file is generated from
-> `notebooks/{name}` by `make exercises`; the book shows the same chapter with its solutions."""
+> `notebooks/{name}` by `make exercises`; the book shows the same chapter with its solutions.""",
+    "ko": """\
+> **학습자용 판**: "{title}" 장. 장 끝의 연습 문제는 각각 `NotImplementedError`를 일으키는 빈 코드로
+> 되어 있다. 코드를 채운 뒤 그 아래의 확인 셀을 실행하라(확인 함수의 메시지는 영어로 나온다). 이 파일은
+> `make exercises`가 `notebooks/{name}`와 한국어 카탈로그에서 만든다. 책은 같은 장을 풀이와 함께 보여 준다.""",
+}
+EXERCISE_HEADING = {"en": "Exercise", "ko": "연습"}
+DIAGRAM = re.compile(r"(?P<path>\.\./book/figures/[\w-]+)\.svg")
 
 
 def stub_out(source: str) -> str:
@@ -61,8 +77,30 @@ def stub_out(source: str) -> str:
     return "\n".join(out)
 
 
-def learner_edition(chapter: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
+def drawing(path: str, language: str) -> str | None:
+    """The diagram `../book/figures/<name>` drawn in `language`, if book/make_figures.py drew it."""
+    translated = f"{path}.{language}.svg"
+    return translated if (CHAPTERS / translated).exists() else None
+
+
+def translated(chapter: nbformat.NotebookNode, name: str, language: str) -> nbformat.NotebookNode:
+    """The chapter with its markdown in `language` (from the book's catalogues) and its diagrams drawn in
+    it; code cells and outputs as they are. Messages not yet translated stay English and are reported."""
+    messages, missing = translations.catalogue(f"notebooks/{Path(name).stem}", language), []
+    chapter = nbformat.from_dict(chapter)  # a copy
+    for cell in chapter.cells:
+        if cell.cell_type == "markdown":
+            cell.source = translations.translate_markdown(cell.source, messages, missing)
+            cell.source = DIAGRAM.sub(lambda m: drawing(m["path"], language) or m[0], cell.source)
+    if missing:
+        print(f"{name}: {len(missing)} messages not yet in {language} (make translations)", file=sys.stderr)
+    return chapter
+
+
+def learner_edition(chapter: nbformat.NotebookNode, name: str, language: str = "en") -> nbformat.NotebookNode:
     """The chapter with its solutions cut out and its outputs cleared."""
+    if language != "en":
+        chapter = translated(chapter, name, language)
     edition = nbformat.v4.new_notebook(metadata=chapter.metadata)
     title = next(
         line[2:]
@@ -71,7 +109,7 @@ def learner_edition(chapter: nbformat.NotebookNode, name: str) -> nbformat.Noteb
         for line in c.source.splitlines()
         if line.startswith("# ")
     )
-    edition.cells.append(nbformat.v4.new_markdown_cell(BANNER.format(title=title, name=name)))
+    edition.cells.append(nbformat.v4.new_markdown_cell(BANNER[language].format(title=title, name=name)))
     in_solution, number = None, 0
     for n, cell in enumerate(chapter.cells):
         text = cell.source.strip()
@@ -95,7 +133,8 @@ def learner_edition(chapter: nbformat.NotebookNode, name: str) -> nbformat.Noteb
         exercise = EXERCISE.match(source) if cell.cell_type == "markdown" else None
         if exercise:
             number += 1
-            source = f"### Exercise {int(name[:2])}.{number}: {exercise['title'].strip()}\n\n{exercise['body']}"
+            heading = f"### {EXERCISE_HEADING[language]} {int(name[:2])}.{number}: {exercise['title'].strip()}"
+            source = f"{heading}\n\n{exercise['body']}"
         metadata = {"tags": cell.metadata["tags"]} if cell.metadata.get("tags") else {}  # no run timestamps
         if cell.cell_type == "code":
             edition.cells.append(nbformat.v4.new_code_cell(source, metadata=metadata))
@@ -108,10 +147,10 @@ def learner_edition(chapter: nbformat.NotebookNode, name: str) -> nbformat.Noteb
     return edition
 
 
-def render(path: Path) -> str:
+def render(path: Path, language: str = "en") -> str:
     """The learner's edition of one chapter, as the text of its .ipynb file."""
     chapter = nbformat.read(path, as_version=4)
-    return nbformat.writes(learner_edition(chapter, path.name)) + "\n"
+    return nbformat.writes(learner_edition(chapter, path.name, language)) + "\n"
 
 
 def main() -> int:
@@ -119,22 +158,23 @@ def main() -> int:
     parser.add_argument("--check", action="store_true", help="only say whether exercises/ is up to date")
     args = parser.parse_args()
     chapters = sorted(CHAPTERS.glob("[0-9][0-9]_*.ipynb"))
-    wanted = {EDITION / path.name: render(path) for path in chapters}
-    present = set(EDITION.glob("*.ipynb"))
+    wanted = {folder / path.name: render(path, language) for language, folder in EDITIONS.items() for path in chapters}
+    present = {path for folder in EDITIONS.values() for path in folder.glob("*.ipynb")}
     stale = sorted(str(p.relative_to(ROOT)) for p, text in wanted.items() if not p.exists() or p.read_text() != text)
     extra = sorted(str(p.relative_to(ROOT)) for p in present - set(wanted))
     if args.check:
         if stale or extra:
-            print("exercises/ is stale; run `make exercises`. Differs: " + ", ".join(stale + extra))
+            print("the learner's editions are stale; run `make exercises`. Differs: " + ", ".join(stale + extra))
             return 1
-        print(f"exercises/ is up to date ({len(wanted)} notebooks)")
+        print(f"the learner's editions are up to date ({len(wanted)} notebooks)")
         return 0
-    EDITION.mkdir(exist_ok=True)
     for path, text in wanted.items():
+        path.parent.mkdir(exist_ok=True)
         path.write_text(text)
     for name in extra:
         (ROOT / name).unlink()
-    print(f"wrote the learner's edition of {len(wanted)} chapters into exercises/")
+    folders = " and ".join(f"{folder.name}/" for folder in EDITIONS.values())
+    print(f"wrote the learner's editions of {len(chapters)} chapters into {folders}")
     return 0
 
 

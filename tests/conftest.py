@@ -1,5 +1,5 @@
 """Shared test helpers: a headless matplotlib, a fixed seed per test, weight perturbation, float32 tolerances,
-the book's table of contents and one strict build of the book for every test that reads it.
+the book's table of contents and one strict build of the book's two editions for every test that reads them.
 
 Test modules import the helpers by name (`from conftest import perturb_, assert_close_f32`); pytest puts
 this directory on sys.path because `tests/` has no __init__.py.
@@ -7,6 +7,7 @@ this directory on sys.path because `tests/` has no __init__.py.
 
 import math
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -73,18 +74,31 @@ def toc_files() -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def site(tmp_path_factory) -> Path:
-    """The book built once per test session, strictly (a warning fails it), into a temporary folder."""
+def books(tmp_path_factory) -> dict[str, Path]:
+    """Both editions of the book built once per test session, strictly (a warning fails them), side by side
+    in two processes, and laid out as `make book` lays them out: English in html/, Korean in html/ko/."""
+    sys.path.insert(0, str(ROOT / "book"))
+    import make_book
+
     out = tmp_path_factory.mktemp("book")
-    jb = Path(sys.executable).with_name("jupyter-book")
-    result = subprocess.run(
-        [str(jb), "build", str(ROOT), "-W", "-n", "--keep-going", "--path-output", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    log = result.stdout + result.stderr
-    assert result.returncode == 0, log[-5000:]
-    problems = [line for line in log.splitlines() if re.search(r"\b(WARNING|ERROR)\b", line)]
-    assert not problems, "\n".join(problems)
-    return out / "_build" / "html"
+    builds = {
+        language: subprocess.Popen(
+            make_book.command(language, out / language), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        for language in make_book.LANGUAGES
+    }
+    for language, process in builds.items():
+        log = process.communicate(timeout=900)[0]
+        assert process.returncode == 0, f"the {language} edition: {log[-5000:]}"
+        problems = [line for line in log.splitlines() if re.search(r"\b(WARNING|ERROR)\b", line)]
+        assert not problems, f"the {language} edition:\n" + "\n".join(problems)
+    site = out / "en" / "_build" / "html"
+    for language in make_book.LANGUAGES[1:]:
+        shutil.copytree(out / language / "_build" / "html", site / language)
+    return {language: site if language == "en" else site / language for language in make_book.LANGUAGES}
+
+
+@pytest.fixture(scope="session")
+def site(books) -> Path:
+    """The English book, with the Korean one in its ko/ folder."""
+    return books["en"]

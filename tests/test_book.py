@@ -1,4 +1,5 @@
-"""The book builds strictly (warnings are errors) and the built site is complete."""
+"""The book builds strictly (warnings are errors) in both editions, English and Korean, and the built site is
+complete: every page in both, each linked to its counterpart, the Korean one read in Korean."""
 
 import re
 import sys
@@ -10,15 +11,23 @@ from bs4 import BeautifulSoup
 
 from conftest import ROOT, toc_files
 
+LANGUAGES = ("en", "ko")
+CHAPTERS = [f for f in toc_files() if f.startswith("notebooks/")]
+LEARNERS_EDITION = {"en": "exercises", "ko": "exercises_ko"}
 
-def test_every_page_in_the_toc_is_built(site):
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_page_in_the_toc_is_built(books, language):
     for name in toc_files():
-        assert (site / f"{name}.html").exists(), name
+        assert (books[language] / f"{name}.html").exists(), name
+    html = BeautifulSoup((books[language] / "book" / "intro.html").read_text(), "html.parser")
+    assert html.html["lang"] == language
 
 
-@pytest.mark.parametrize("name", [f for f in toc_files() if f.startswith("notebooks/")])
-def test_chapter_pages(site, name):
-    page = site / f"{name}.html"
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_chapter_pages(books, name, language):
+    page = books[language] / f"{name}.html"
     soup = BeautifulSoup(page.read_text(), "html.parser")
     images = soup.find_all("img")
     assert images, f"{name} has no figure"
@@ -28,6 +37,7 @@ def test_chapter_pages(site, name):
             assert (page.parent / src).resolve().exists(), f"{name}: missing image {src}"
     for img in soup.select("article img"):  # the chapter's figures, drawn or plotted
         alt = img.get("alt", "")
+        assert language == "en" or re.search("[가-힣]", alt), f"{name}: English alt text {alt[:40]!r}"
         assert len(alt.split()) >= 4 and not re.search(r"\.(png|svg|jpe?g)\b", alt), f"{name}: image without alt text"
         figure = img.find_parent("figure")
         assert figure is not None and figure.select_one(".caption-number"), f"{name}: {alt[:40]!r} is not a figure"
@@ -67,17 +77,20 @@ def test_the_book_loads_nothing_over_the_network(site):
         mathjax |= {(page.parent / src.split("?")[0]).resolve() for src in loaded if "mathjax" in src.lower()}
     for css in (site / "_static").rglob("*.css"):
         assert not re.search(r"url\(\s*['\"]?(https?:)?//", css.read_text()), f"{css.relative_to(site)} loads a URL"
-    assert len(mathjax) == 1, f"the pages load MathJax from {sorted(map(str, mathjax))}"
-    component = mathjax.pop()
-    assert component.is_file(), f"missing {component}"
-    assert list((component.parent / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff")), "no MathJax fonts"
+    assert len(mathjax) == 2, f"the two editions load MathJax from {sorted(map(str, mathjax))}"
+    for component in mathjax:
+        assert component.is_file(), f"missing {component}"
+        assert list((component.parent / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff")), "no MathJax fonts"
 
 
-@pytest.mark.parametrize("name", [f for f in toc_files() if f.startswith("notebooks/") and f[10:12] <= "13"])
-def test_chapters_draw_their_ideas(site, name):
-    """Chapters 1-13 each show at least one diagram drawn by book/make_figures.py."""
-    soup = BeautifulSoup((site / f"{name}.html").read_text(), "html.parser")
-    assert any(re.search(r"ch\d\d_\w+\.svg$", img["src"]) for img in soup.select("article img")), name
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("name", [f for f in CHAPTERS if f[10:12] <= "13"])
+def test_chapters_draw_their_ideas(books, name, language):
+    """Chapters 1-13 each show at least one diagram drawn by book/make_figures.py, in the edition's language."""
+    soup = BeautifulSoup((books[language] / f"{name}.html").read_text(), "html.parser")
+    drawn = [img["src"] for img in soup.select("article img") if re.search(r"ch\d\d_\w+(\.ko)?\.svg$", img["src"])]
+    assert drawn, name
+    assert all(src.endswith(".ko.svg") == (language == "ko") for src in drawn), drawn
 
 
 def test_the_diagrams_are_current():
@@ -139,46 +152,82 @@ def test_the_publishing_workflow_runs_the_readme_commands():
     assert any(step.get("uses", "").startswith("actions/deploy-pages") for step in publish["steps"])
 
 
-@pytest.mark.parametrize("name", [f for f in toc_files() if f.startswith("notebooks/")])
-def test_chapter_buttons_open_the_learners_edition(site, name):
-    """Binder, Colab and the .ipynb download open exercises/<chapter>; the solutions stay downloadable."""
-    page = site / f"{name}.html"
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_chapter_buttons_open_the_learners_edition(books, name, language):
+    """Binder, Colab and the .ipynb download open exercises/<chapter> (the Korean book: exercises_ko/); the
+    solutions stay downloadable."""
+    page = books[language] / f"{name}.html"
+    edition = LEARNERS_EDITION[language]
     chapter = Path(name).name + ".ipynb"
     soup = BeautifulSoup(page.read_text(), "html.parser")
     links = [a["href"] for a in soup.find_all("a", href=True)]
     for host in ("mybinder.org", "colab.research.google.com"):
         launch = [href for href in links if host in href]
-        assert launch and all(f"exercises/{chapter}" in href for href in launch), f"{name}: {host} button {launch}"
-    downloads = [href for href in links if href.endswith(f"exercises/{chapter}") and not href.startswith("http")]
+        assert launch and all(f"{edition}/{chapter}" in href for href in launch), f"{name}: {host} button {launch}"
+    downloads = [href for href in links if href.endswith(f"{edition}/{chapter}") and not href.startswith("http")]
     assert downloads, f"{name}: no download of the learner's edition"
-    assert (page.parent / downloads[0]).resolve().read_text() == (ROOT / "exercises" / chapter).read_text()
+    assert (page.parent / downloads[0]).resolve().read_text() == (ROOT / edition / chapter).read_text()
     assert any(href.endswith(f"_sources/notebooks/{chapter}") for href in links), f"{name}: no download with solutions"
 
 
-@pytest.mark.parametrize("name", [f for f in toc_files() if f.startswith("notebooks/")])
-def test_chapter_exercises_have_collapsed_solutions(site, name):
-    soup = BeautifulSoup((site / f"{name}.html").read_text(), "html.parser")
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_chapter_exercises_have_collapsed_solutions(books, name, language):
+    soup = BeautifulSoup((books[language] / f"{name}.html").read_text(), "html.parser")
     exercises = soup.select("div.exercise")
     solutions = soup.select("div.solution")
     assert len(exercises) >= 3, f"{name}: {len(exercises)} exercises shown"
     assert len(solutions) == len(exercises), f"{name}: {len(solutions)} solutions for {len(exercises)} exercises"
     assert all("dropdown" in s.get("class", []) for s in solutions), f"{name}: a solution is not collapsed"
+    titles = [e.select_one(".exercise-title, p.admonition-title").get_text(" ", strip=True) for e in exercises]
+    assert language == "en" or all(re.search("[가-힣]", t) for t in titles), f"{name}: English exercise titles"
 
 
-def test_interactive_figures_are_shown_not_compared():
-    """An interactive figure's HTML carries this run's numbers: its cell is tagged nbval-ignore-output, and the
-    compared cell after it checks the figure's data instead."""
-    import nbformat
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_page_links_to_the_same_page_in_the_other_edition(books, language):
+    other = "ko" if language == "en" else "en"
+    for name in [*toc_files(), "genindex", "search"]:
+        page = books[language] / f"{name}.html"
+        soup = BeautifulSoup(page.read_text(), "html.parser")
+        switch = soup.select("a.btn-language-switch")
+        assert len(switch) == 1 and switch[0]["hreflang"] == other, f"{language}/{name}: no link to the {other} edition"
+        target = (page.parent / switch[0]["href"]).resolve()
+        assert target == (books[other] / f"{name}.html").resolve(), f"{language}/{name} links to {target}"
+        alternate = soup.select_one(f'link[rel="alternate"][hreflang="{other}"]')
+        assert alternate is not None and (page.parent / alternate["href"]).resolve() == target
 
-    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
-        cells = nbformat.read(path, as_version=4).cells
-        for index, cell in enumerate(cells):
-            html = "".join(o.get("data", {}).get("text/html", "") for o in cell.get("outputs", []))
-            if 'class="tl-interactive"' not in html:
-                continue
-            assert "nbval-ignore-output" in cell.metadata.get("tags", []), f"{path.name}, cell {index}: compared"
-            following = cells[index + 1]
-            assert following.cell_type == "code" and ".data[" in following.source, (
-                f"{path.name}, cell {index}: no compared cell after it checks the figure's data"
-            )
-            assert "nbval-ignore-output" not in following.metadata.get("tags", []), f"{path.name}, cell {index + 1}"
+
+# Prose on a page: what a translator writes, not what the code prints or the math says.
+PROSE = "article p, article li, article h1, article h2, article h3, article figcaption, article td, article dd"
+NOT_PROSE = "pre, code, .math, .cell_output, .pasted-text, .output, .tl-interactive, .no-translate, mjx-container"
+
+
+def words(text: str) -> set[str]:
+    return set(re.findall(r"\b[a-z]{2,}\b", text.lower()))
+
+
+def english_prose(soup, kept: list[set[str]] = ()) -> list[str]:
+    """The blocks of a page's prose with three or more English words and no Hangul, but for those the
+    catalogue keeps in English on purpose (`kept`: the words of each such message, a paper's title say)."""
+    for skipped in soup.select(NOT_PROSE):
+        skipped.decompose()
+    blocks = {block.get_text(" ", strip=True) for block in soup.select(PROSE) if not block.find(["p", "li"])}
+    english = [b for b in blocks if len(re.findall(r"\b[a-z]{2,}\b", b)) >= 3 and not re.search("[가-힣]", b)]
+    return [b for b in english if not any(words(b) <= message for message in kept)]
+
+
+@pytest.mark.parametrize("name", toc_files())
+def test_korean_pages_read_in_korean(books, name):
+    """No untranslated message on a Korean page, and the same glued values as on the English page."""
+    from babel.messages.pofile import read_po
+
+    korean = BeautifulSoup((books["ko"] / f"{name}.html").read_text(), "html.parser")
+    english = BeautifulSoup((books["en"] / f"{name}.html").read_text(), "html.parser")
+    quotes = str.maketrans("‘’“”", "''\"\"")  # the English page curls the quotes of a glued text, the Korean does not
+    glued = [sorted(s.get_text().translate(quotes) for s in p.select("span.pasted-text")) for p in (english, korean)]
+    assert glued[0] == glued[1], f"{name}: the glued values differ between the editions"
+    with (ROOT / "locales" / "ko" / "LC_MESSAGES" / f"{name}.po").open("rb") as file:
+        kept = [words(m.id) for m in read_po(file) if m.id and m.string == m.id]
+    assert english_prose(english), f"{name}: the check finds no English prose on the English page"
+    assert not english_prose(korean, kept), f"{name}: English on the Korean page: {english_prose(korean, kept)[:3]}"

@@ -1,6 +1,6 @@
 """The built book in a real headless browser, in light and in dark mode: every page loads only its own files,
 runs without a script error, typesets its equations, draws its interactive figures (each a div.tl-interactive)
-and follows the reader's system colour scheme.
+and follows the reader's system colour scheme; the Korean edition's pages too, and the button between them.
 
 Playwright drives the system's Chromium (or Chrome); nothing is downloaded. Without a browser these tests are
 skipped and the reason says how to install one; with TRANSFORMER_LAB_REQUIRE_BROWSER=1 (CI) they fail instead.
@@ -141,6 +141,23 @@ def open_page(browser, site):
 def test_page_loads_offline_without_errors(open_page, name, scheme):
     """Every page of the table of contents, the search page and the index pass open_page's checks, in both modes."""
     open_page(name, scheme)
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_korean_page_loads_offline_without_errors(open_page, name):
+    """The same for the Korean edition (its pages differ from the English ones only in their words: one mode)."""
+    page = open_page(f"ko/{name}", "dark")
+    assert page.evaluate("document.documentElement.lang") == "ko"
+
+
+def test_the_language_button_opens_the_same_page_in_the_other_edition(open_page):
+    page = open_page("notebooks/05_positional_encoding")
+    page.locator("a.btn-language-switch").click()
+    page.wait_for_load_state()
+    assert page.url.endswith("/ko/notebooks/05_positional_encoding.html") and page.locator("html[lang=ko]").count()
+    page.locator("a.btn-language-switch").click()
+    page.wait_for_load_state()
+    assert page.url.endswith("/html/notebooks/05_positional_encoding.html"), page.url
 
 
 # The three interactive figures, driven as a reader would: a hover, a click, a slider. Each test reads the

@@ -1,4 +1,4 @@
-"""The exercises: every chapter has them, the learner's edition is current, solutions pass, stubs fail.
+"""The exercises: every chapter has them, the learner's editions are current, solutions pass, stubs fail.
 
 The markers are described in notebooks/README.md and cut by book/make_exercises.py.
 """
@@ -17,6 +17,7 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+EDITIONS = ("exercises", "exercises_ko")  # the learner's editions, English and Korean (book/make_exercises.py)
 EXERCISE = re.compile(r"\A```\{exercise\}\s+(?P<title>.+)\n:label:\s+(?P<label>ex-(?P<chapter>\d\d)-[a-z0-9-]+)\n")
 HEADER = re.compile(
     r"^\*(?P<kind>Implement it|Predict, then run|Experiment) · (?P<stars>★☆☆|★★☆|★★★) · about \d+ minutes\*$", re.M
@@ -101,26 +102,30 @@ def _errors(cell) -> list:
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=[p.stem for p in CHAPTERS])
 def test_solutions_pass_and_stubs_fail_their_checkers(path):
-    """In a kernel that ran only the set-up cell: each solution passes its checker, each stub fails it."""
+    """In a kernel that ran only the set-up cell: each solution passes its checker, and each stub of both
+    learner's editions (English and Korean) fails it."""
     chapter = nbformat.read(path, as_version=4)
-    learner = nbformat.read(ROOT / "exercises" / path.name, as_version=4)
     implement = [ex for ex in exercises(chapter) if ex.kind == "Implement it"]
     if not implement:
         pytest.skip(f"{path.name} has no implement-it exercise")
-    # The learner's edition keeps every marked cell, in order, as a stub: pair them up by position.
+    # A learner's edition keeps every marked cell, in order, as a stub: pair them up by position.
     solutions = [(ex, cell) for ex in exercises(chapter) for cell in marked(ex)]
-    stub_cells = [c for c in learner.cells if c.cell_type == "code" and STUB.search(c.source)]
-    assert len(stub_cells) == len(solutions), f"{path.name}: {len(stub_cells)} stubs for {len(solutions)} marked cells"
-    stubs = {ex.label: stub for (ex, _), stub in zip(solutions, stub_cells) if ex.kind == "Implement it"}
-    for stub in stubs.values():
-        assert "# BEGIN SOLUTION" not in stub.source
+    editions = []
+    for folder in EDITIONS:
+        learner = nbformat.read(ROOT / folder / path.name, as_version=4)
+        stub_cells = [c for c in learner.cells if c.cell_type == "code" and STUB.search(c.source)]
+        assert len(stub_cells) == len(solutions), f"{folder}/{path.name}: {len(stub_cells)} stubs for {len(solutions)}"
+        stubs = {ex.label: stub for (ex, _), stub in zip(solutions, stub_cells) if ex.kind == "Implement it"}
+        assert all("# BEGIN SOLUTION" not in stub.source for stub in stubs.values())
+        editions.append(stubs)
 
     setup = next(c for c in chapter.cells if c.cell_type == "code")
     cells = [setup]
     for ex in implement:
         cells += [marked(ex)[0], ex.after]
-    for ex in implement:
-        cells += [stubs[ex.label], ex.after]
+    for stubs in editions:
+        for ex in implement:
+            cells += [stubs[ex.label], ex.after]
     run = nbformat.v4.new_notebook(metadata=chapter.metadata)
     run.cells = [nbformat.v4.new_code_cell(c.source) for c in cells]
     NotebookClient(
@@ -132,7 +137,7 @@ def test_solutions_pass_and_stubs_fail_their_checkers(path):
         assert not _errors(solution), f"{ex.label}: the solution cell raised {_errors(solution)}"
         assert not _errors(check), f"{ex.label}: the solution fails its checker: {_errors(check)[0].evalue}"
         assert _outputs_text(check).startswith("✓ "), f"{ex.label}: the checker printed {_outputs_text(check)!r}"
-    for ex, stub, check in zip(implement, run.cells[1 + 2 * n :: 2], run.cells[2 + 2 * n :: 2]):
+    for ex, stub, check in zip(implement * len(editions), run.cells[1 + 2 * n :: 2], run.cells[2 + 2 * n :: 2]):
         assert not _errors(stub), f"{ex.label}: defining the stub raised {_errors(stub)}"
         failures = _errors(check)
         assert failures and failures[0].ename == "AssertionError", f"{ex.label}: the stub passed its checker"

@@ -38,7 +38,8 @@ def korean_font_family() -> list[str]:
     if spec is None:
         raise ModuleNotFoundError("Korean text needs the Hangul font of koreanize-matplotlib: pip install it")
     if "NanumGothic" not in {font.name for font in font_manager.fontManager.ttflist}:
-        font_manager.fontManager.addfont(str(Path(spec.submodule_search_locations[0]) / "fonts" / "NanumGothic.ttf"))
+        for weight in ("NanumGothic", "NanumGothicBold"):  # regular and bold
+            font_manager.fontManager.addfont(str(Path(spec.submodule_search_locations[0]) / "fonts" / f"{weight}.ttf"))
     return ["DejaVu Sans", "NanumGothic"]
 
 

@@ -1,0 +1,108 @@
+"""What Sphinx's standard translation (gettext catalogues, `language: ko`) needs for this book.
+
+Sphinx extracts and translates the text nodes that carry their source. Four things in the book need help:
+
+- sphinx-exercise's exercise titles: its directive builds the title node with neither a source nor a
+  rawsource, so it is overridden to set them; its post-transform then flattens the title into a node the
+  gettext builder never sees, so for that builder only the title is copied beforehand into a paragraph;
+  and the solutions repeat their exercise's title from sphinx-exercise's registry, which is pointed at
+  the translated node.
+- the tables that `make bench` and `make bands` regenerate (`:::{div} no-translate` around them): their
+  text changes with every regeneration, so it is neither extracted nor translated.
+- glued values (`{glue:text}` and friends in a translated paragraph): Sphinx parses each translation as
+  a small document of its own, in which myst-nb cannot find the notebook's glued outputs (it drops
+  them, mostly without a warning); there each glue role is read as a reference to the notebook's saved
+  glue data, so the glued value is the one the English page shows.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import sphinx.io
+from docutils import nodes
+from sphinx.application import Sphinx
+from sphinx.transforms import SphinxTransform
+from sphinx.transforms.post_transforms import SphinxPostTransform
+from sphinx_exercise.directive import ExerciseDirective
+from sphinx_exercise.nodes import exercise_enumerable_node, exercise_node, exercise_subtitle
+
+GLUE_HERE = re.compile(r"\{glue:text\}`(?P<key>[^`:]+)`")  # a glued value of this notebook, no format given
+
+
+class TranslatableExerciseDirective(ExerciseDirective):
+    def run(self):
+        result = super().run()
+        source, line = self.state_machine.get_source_and_line(self.lineno)
+        for node in result:
+            for subtitle in node.findall(exercise_subtitle):
+                subtitle.rawsource = self.arguments[0]
+                subtitle.source, subtitle.line = source, line
+        return result
+
+
+class ExposeSubtitlesToGettext(SphinxPostTransform):
+    default_priority = 19  # before sphinx_exercise's ResolveTitlesInExercises (20)
+    builders = ("gettext",)
+
+    def run(self, **kwargs):
+        for subtitle in list(self.document.findall(exercise_subtitle)):
+            copy = nodes.paragraph(subtitle.rawsource, "", *[c.deepcopy() for c in subtitle.children])
+            copy.source, copy.line = subtitle.source, subtitle.line
+            copy.uid = getattr(subtitle, "uid", "")  # the catalogue skips nodes without one
+            exercise = subtitle.parent.parent
+            exercise.insert(exercise.index(subtitle.parent) + 1, copy)
+
+
+class RegisterTranslatedExercises(SphinxTransform):
+    """Point sphinx-exercise's registry at each exercise as translated by the Locale transform (20)."""
+
+    default_priority = 25
+
+    def apply(self, **kwargs):
+        registry = getattr(self.env, "sphinx_exercise_registry", {})
+        for node in self.document.findall(lambda n: isinstance(n, (exercise_node, exercise_enumerable_node))):
+            if node.get("label") in registry:
+                registry[node["label"]]["node"] = node.deepcopy()  # a copy, as sphinx-exercise keeps
+
+
+class KeepGeneratedUntranslated(SphinxTransform):
+    """Text inside `:::{div} no-translate` is neither extracted nor translated."""
+
+    default_priority = 15  # before sphinx.transforms.i18n.Locale (20)
+
+    def apply(self, **kwargs):
+        for box in self.document.findall(
+            lambda n: isinstance(n, nodes.Element) and "no-translate" in n.get("classes", [])
+        ):
+            for node in box.findall(nodes.TextElement):
+                node["translatable"] = False
+
+
+class NotebookI18nReader(sphinx.io.SphinxI18nReader):
+    """Sphinx's reader of one translated message. In a notebook's message, `{glue:text}`key`` becomes
+    `{glue:text}`<this notebook>::key:s``: myst-nb's reference to a value glued in a notebook, filled in
+    from the glue data it saved while reading the notebook, the same text node as on the English page."""
+
+    def read(self, source, parser, settings):
+        env = settings.env
+        if env.doc2path(env.docname).endswith(".ipynb"):
+            here = Path(env.doc2path(env.docname)).name
+            source.source = GLUE_HERE.sub(rf"{{glue:text}}`{here}::\g<key>:s`", source.source)
+        return super().read(source, parser, settings)
+
+
+def use_notebook_reader(app: Sphinx, config) -> None:
+    if (config.language or "en") != "en":
+        sphinx.io.SphinxI18nReader = NotebookI18nReader  # Locale's publish_msgstr imports it by this name
+
+
+def setup(app: Sphinx) -> dict:
+    app.setup_extension("sphinx_exercise")
+    app.add_directive("exercise", TranslatableExerciseDirective, override=True)
+    app.add_post_transform(ExposeSubtitlesToGettext)
+    app.add_transform(RegisterTranslatedExercises)
+    app.add_transform(KeepGeneratedUntranslated)
+    app.connect("config-inited", use_notebook_reader)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
