@@ -146,15 +146,20 @@ def extract(folder: Path = EXTRACTED) -> Path:
     result = make_book.build("en", folder, builder="gettext")
     if result.returncode:
         raise SystemExit(result.stdout[-3000:] + result.stderr[-3000:])
+    templates = folder / "_build" / "gettext"
+    write_diagram_template(templates)
+    return templates
+
+
+def write_diagram_template(templates: Path) -> None:
+    """diagrams.pot: every label with words in it of every diagram (book/make_figures.py)."""
     import make_figures  # here: it draws with this module's catalogues
 
-    templates = folder / "_build" / "gettext"
     labels = Catalog(project="Transformer Lab", fuzzy=False)
     for label in make_figures.labels():
         labels.add(label)
     with (templates / "diagrams.pot").open("wb") as file:
         write_po(file, labels, omit_header=False, width=100)
-    return templates
 
 
 def update(language: str = "ko") -> None:

@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import matplotlib
@@ -73,29 +74,87 @@ def toc_files() -> list[str]:
     return [toc["root"]] + [c["file"] for part in toc["parts"] for c in part["chapters"]]
 
 
-@pytest.fixture(scope="session")
-def books(tmp_path_factory) -> dict[str, Path]:
-    """Both editions of the book built once per test session, strictly (a warning fails them), side by side
-    in two processes, and laid out as `make book` lays them out: English in html/, Korean in html/ko/."""
+# The book is built by the tests that read it: both editions (`books`, `site`) and the English messages
+# for the Korean catalogues (`extracted`). Those tests run after the package's other tests, and the builds
+# start in the background with the first test: on a 2-core machine the package's tests, one thread each,
+# leave a core free, so the builds cost little of the suite's time.
+BOOK_FIXTURES = {"books", "site", "extracted"}
+
+
+def reads_the_book(item) -> bool:
+    return bool(BOOK_FIXTURES & set(getattr(item, "fixturenames", ())))
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """The tests that read the built book go after the package's other tests and before the notebooks."""
+    book = [item for item in items if reads_the_book(item)]
+    rest = [item for item in items if not reads_the_book(item)]
+    first_notebook = next((n for n, item in enumerate(rest) if item.path.suffix == ".ipynb"), len(rest))
+    items[:] = rest[:first_notebook] + book + rest[first_notebook:]
+
+
+class Build:
+    """One Jupyter Book build in a process of its own, its log in a file (a pipe left unread would block it)."""
+
+    def __init__(self, name: str, command: list[str], log: Path):
+        self.name, self.log = name, log
+        with log.open("w") as file:
+            self.process = subprocess.Popen(command, stdout=file, stderr=subprocess.STDOUT, text=True)
+
+    def wait(self) -> None:
+        self.process.wait(timeout=900)
+        log = self.log.read_text()
+        assert self.process.returncode == 0, f"{self.name}: {log[-5000:]}"
+        problems = [line for line in log.splitlines() if re.search(r"\b(WARNING|ERROR)\b", line)]
+        assert not problems, f"{self.name}:\n" + "\n".join(problems)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def book_builds(request, tmp_path_factory) -> Iterator[dict | None]:
+    """Starts, with the session's first test, the builds that the collected tests will read: the two
+    editions' HTML and the English gettext templates; strict, as `make book` builds them."""
+    if not any(reads_the_book(item) for item in request.session.items):
+        yield None
+        return
     sys.path.insert(0, str(ROOT / "book"))
     import make_book
 
     out = tmp_path_factory.mktemp("book")
     builds = {
-        language: subprocess.Popen(
-            make_book.command(language, out / language), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
+        language: Build(f"the {language} edition", make_book.command(language, out / language), out / f"{language}.log")
         for language in make_book.LANGUAGES
     }
-    for language, process in builds.items():
-        log = process.communicate(timeout=900)[0]
-        assert process.returncode == 0, f"the {language} edition: {log[-5000:]}"
-        problems = [line for line in log.splitlines() if re.search(r"\b(WARNING|ERROR)\b", line)]
-        assert not problems, f"the {language} edition:\n" + "\n".join(problems)
+    command = make_book.command("en", out / "i18n", builder="gettext")
+    builds["gettext"] = Build("the English messages (gettext)", command, out / "gettext.log")
+    yield {"out": out, "builds": builds}
+    for build in builds.values():
+        build.process.kill()
+
+
+@pytest.fixture(scope="session")
+def books(book_builds) -> dict[str, Path]:
+    """Both editions of the book, built strictly (a warning fails them) and laid out as `make book` lays
+    them out: English in html/, Korean in html/ko/."""
+    import make_book
+
+    out = book_builds["out"]
+    for language in make_book.LANGUAGES:
+        book_builds["builds"][language].wait()
     site = out / "en" / "_build" / "html"
     for language in make_book.LANGUAGES[1:]:
         shutil.copytree(out / language / "_build" / "html", site / language)
     return {language: site if language == "en" else site / language for language in make_book.LANGUAGES}
+
+
+@pytest.fixture(scope="session")
+def extracted(book_builds) -> Path:
+    """The English book's messages as they are now: one template per page, and the diagrams' labels."""
+    import translations
+
+    book_builds["builds"]["gettext"].wait()
+    templates = book_builds["out"] / "i18n" / "_build" / "gettext"
+    translations.write_diagram_template(templates)
+    return templates
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """What Sphinx's standard translation (gettext catalogues, `language: ko`) needs for this book.
 
-Sphinx extracts and translates the text nodes that carry their source. Four things in the book need help:
+Sphinx extracts and translates the text nodes that carry their source. Three things in the book need help:
 
 - sphinx-exercise's exercise titles: its directive builds the title node with neither a source nor a
   rawsource, so it is overridden to set them; its post-transform then flattens the title into a node the
@@ -9,10 +9,14 @@ Sphinx extracts and translates the text nodes that carry their source. Four thin
   the translated node.
 - the tables that `make bench` and `make bands` regenerate (`:::{div} no-translate` around them): their
   text changes with every regeneration, so it is neither extracted nor translated.
-- glued values (`{glue:text}` and friends in a translated paragraph): Sphinx parses each translation as
+- glued values (`{glue:text}` in a translated paragraph): Sphinx parses each translation as
   a small document of its own, in which myst-nb cannot find the notebook's glued outputs (it drops
   them, mostly without a warning); there each glue role is read as a reference to the notebook's saved
   glue data, so the glued value is the one the English page shows.
+
+And the themes' own words (buttons, tooltips, the search box): Sphinx and the themes ship Korean for
+most of them; locales/ko/LC_MESSAGES/sphinx.po and booktheme.po give the rest, the search box's text
+is set here.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import re
 from pathlib import Path
 
 import sphinx.io
+import sphinx.locale
 from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.transforms import SphinxTransform
@@ -93,9 +98,22 @@ class NotebookI18nReader(sphinx.io.SphinxI18nReader):
         return super().read(source, parser, settings)
 
 
-def use_notebook_reader(app: Sphinx, config) -> None:
-    if (config.language or "en") != "en":
+SEARCH_BOX = {"ko": "이 책에서 검색..."}
+
+
+def configure_translation(app: Sphinx, config) -> None:
+    language = config.language or "en"
+    if language != "en":
         sphinx.io.SphinxI18nReader = NotebookI18nReader  # Locale's publish_msgstr imports it by this name
+        config.html_theme_options["search_bar_text"] = SEARCH_BOX[language]
+
+
+def translate_the_book_theme(app: Sphinx) -> None:
+    """sphinx-book-theme's words ("Launch on", ...) that its own Korean catalogue lacks, from the book's
+    booktheme.po, consulted after the theme's catalogue."""
+    if (app.config.language or "en") != "en":
+        folders = [str(Path(app.srcdir, folder)) for folder in app.config.locale_dirs]
+        sphinx.locale.init(folders, app.config.language, "booktheme")
 
 
 def setup(app: Sphinx) -> dict:
@@ -104,5 +122,6 @@ def setup(app: Sphinx) -> dict:
     app.add_post_transform(ExposeSubtitlesToGettext)
     app.add_transform(RegisterTranslatedExercises)
     app.add_transform(KeepGeneratedUntranslated)
-    app.connect("config-inited", use_notebook_reader)
+    app.connect("config-inited", configure_translation)
+    app.connect("builder-inited", translate_the_book_theme)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
