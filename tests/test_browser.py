@@ -56,6 +56,12 @@ PAGES = [*toc_files(), "search", "genindex"]
 RAW_MATH = r"""() => [...document.querySelectorAll("span.math, div.math")]
     .filter(e => !e.querySelector("mjx-container") || /\\[(\[]|\\begin\{/.test(e.textContent))
     .map(e => e.textContent.slice(0, 60))"""
+# Text in Hangul, regular and bold: the first element of each kind whose text has a Hangul syllable.
+HANGUL_TEXT = ("article h1", "article p", "article strong", ".bd-sidebar-primary a.current", "a.btn-language-switch")
+MARK_HANGUL = """selectors => selectors.filter(selector => {
+    const element = [...document.querySelectorAll(selector)].find(e => /[\uac00-\ud7a3]/.test(e.textContent));
+    if (element) element.dataset.hangul = selector;
+    return element; })"""
 # Interactive figures whose script did not finish drawing (each sets data-ready once it has drawn).
 EMPTY_FIGURES = """() => [...document.querySelectorAll('div.tl-interactive:not([data-ready="true"])')]
     .map(e => e.id || e.className)"""
@@ -136,6 +142,24 @@ def open_page(browser, site):
         context.close()
 
 
+def hangul_fonts(page) -> dict[str, list[str]]:
+    """For each kind of text in HANGUL_TEXT found on the page: the fonts Chromium drew it with."""
+    page.evaluate("() => document.fonts.ready.then(() => true)")
+    marked = page.evaluate(MARK_HANGUL, list(HANGUL_TEXT))
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument")["root"]["nodeId"]
+    drawn = {}
+    for selector in marked:
+        node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": f'[data-hangul="{selector}"]'})["nodeId"]
+        drawn[selector] = [
+            font["familyName"] for font in cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+        ]
+    cdp.detach()
+    return drawn
+
+
 @pytest.mark.parametrize("edition", ["en", "ko"])
 @pytest.mark.parametrize("name", PAGES)
 def test_page_loads_offline_without_errors(open_page, name, edition):
@@ -144,10 +168,17 @@ def test_page_loads_offline_without_errors(open_page, name, edition):
     seen in both modes (the interactive figures are driven in both below)."""
     page = open_page(name if edition == "en" else f"{edition}/{name}", "light" if edition == "en" else "dark")
     assert page.evaluate("document.documentElement.lang") == edition
+    if edition == "ko":  # Hangul drawn with the font the book ships (this machine has no Hangul font of its own)
+        drawn = hangul_fonts(page)
+        assert drawn and all(any(font.startswith("Nanum") for font in fonts) for fonts in drawn.values()), (
+            f"ko/{name}: Hangul drawn without the book's Hangul font (boxes): {drawn}"
+        )
 
 
 def test_the_language_button_opens_the_same_page_in_the_other_edition(open_page):
     page = open_page("notebooks/05_positional_encoding")
+    button = hangul_fonts(page)["a.btn-language-switch"]
+    assert any(font.startswith("Nanum") for font in button), f"the button's 한국어 is drawn with {button}"
     page.locator("a.btn-language-switch").click()
     page.wait_for_load_state()
     assert page.url.endswith("/ko/notebooks/05_positional_encoding.html") and page.locator("html[lang=ko]").count()

@@ -27,6 +27,7 @@ def link_other_edition(app: Sphinx, pagename: str, templatename, context: dict, 
 
 
 def setup(app: Sphinx) -> dict:
+    app.add_css_file("editions.css")  # in book/_static: the button in the header's row
     app.connect("config-inited", add_template)
     app.connect("html-page-context", link_other_edition)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
