@@ -56,10 +56,12 @@ PAGES = [*toc_files(), "search", "genindex"]
 RAW_MATH = r"""() => [...document.querySelectorAll("span.math, div.math")]
     .filter(e => !e.querySelector("mjx-container") || /\\[(\[]|\\begin\{/.test(e.textContent))
     .map(e => e.textContent.slice(0, 60))"""
-# Text in Hangul, regular and bold: the first element of each kind whose text has a Hangul syllable.
+# Text in Hangul, regular and bold: the first element of each kind shown on the page whose text has a
+# Hangul syllable.
 HANGUL_TEXT = ("h1", "article p", "article strong", ".bd-sidebar-primary a.current", "a.btn-language-switch")
 MARK_HANGUL = """selectors => selectors.filter(selector => {
-    const element = [...document.querySelectorAll(selector)].find(e => /[\uac00-\ud7a3]/.test(e.textContent));
+    const element = [...document.querySelectorAll(selector)]
+        .find(e => e.getClientRects().length && /[\uac00-\ud7a3]/.test(e.textContent));
     if (element) element.dataset.hangul = selector;
     return element; })"""
 # Interactive figures whose script did not finish drawing (each sets data-ready once it has drawn).
