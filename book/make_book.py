@@ -71,14 +71,15 @@ def main() -> int:
     for language, output in jobs:
         print(f"building the {language} edition ...", flush=True)
         result = build(language, output)
-        print(result.stdout[-3000:] + result.stderr[-3000:] if result.returncode else result.stdout.splitlines()[-1])
         if result.returncode:
+            print(result.stdout[-3000:] + result.stderr[-3000:])
             return result.returncode
-        if language != "en" and output != ROOT and not args.output:
+        site = output / "_build" / "html"
+        if language != "en" and not args.output:  # beside the English one, as the language button expects
             site = ROOT / "_build" / "html" / language
             shutil.rmtree(site, ignore_errors=True)
             shutil.copytree(output / "_build" / "html", site)
-            print(f"the {language} edition is in {site.relative_to(ROOT)}")
+        print(f"the {language} edition is in {site}")
     return 0
 
 
