@@ -79,8 +79,8 @@ def stub_out(source: str) -> str:
 
 def drawing(path: str, language: str) -> str | None:
     """The diagram `../book/figures/<name>` drawn in `language`, if book/make_figures.py drew it."""
-    translated = f"{path}.{language}.svg"
-    return translated if (CHAPTERS / translated).exists() else None
+    drawn = f"{path}.{language}.svg"
+    return drawn if (CHAPTERS / drawn).exists() else None
 
 
 def translated(chapter: nbformat.NotebookNode, name: str, language: str) -> nbformat.NotebookNode:
@@ -155,7 +155,7 @@ def render(path: Path, language: str = "en") -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="only say whether exercises/ is up to date")
+    parser.add_argument("--check", action="store_true", help="only say whether the learner's editions are up to date")
     args = parser.parse_args()
     chapters = sorted(CHAPTERS.glob("[0-9][0-9]_*.ipynb"))
     wanted = {folder / path.name: render(path, language) for language, folder in EDITIONS.items() for path in chapters}
