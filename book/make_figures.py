@@ -34,11 +34,11 @@ import matplotlib  # noqa: E402
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import translations  # noqa: E402
+from make_book import LANGUAGES  # noqa: E402  (the book's editions: a drawing for each)
 from matplotlib.text import Text  # noqa: E402
 
 from transformer_lab.plotting import korean_font_family  # noqa: E402
 
-LANGUAGES = ("en", "ko")
 matplotlib.rcParams["svg.hashsalt"] = "transformer-lab"  # the same ids in every drawing: byte-identical files
 matplotlib.rcParams["font.family"] = "DejaVu Sans"  # ships with matplotlib, so every machine draws the same text
 # NanumGothic's bold is weight 600, not 700: matplotlib uses it, and would say so for every bold Korean label
