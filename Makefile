@@ -6,8 +6,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | cksum | cut -d' ' -f1)
 # nbval: stored outputs compared after notebooks/sanitize.cfg's rules (addresses and temp paths vary run to run).
 NBVAL := --nbval --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout=1800
+# pytest-xdist: one worker per core, four at most (each notebook's kernel holds its model in memory), each
+# notebook or test file whole in one worker, in the order pytest collects them (conftest.py says which).
+XDIST := -n auto --maxprocesses=4 --dist loadscope --no-loadscope-reorder
 # Python files the formatter owns; the notebooks' code cells are linted only (their shape comments are aligned).
-PY_SOURCES := transformer_lab tests benchmarks examples book/make_exercises.py book/make_figures.py book/make_book.py book/translations.py book/diagrams book/_ext
+PY_SOURCES := conftest.py transformer_lab tests benchmarks examples book/make_exercises.py book/make_figures.py book/make_book.py book/translations.py book/diagrams book/_ext
 # Chapter 14 downloads GPT-2 from the Hub only when a learner sets TRANSFORMER_LAB_HUB=1 (`TRANSFORMER_LAB_HUB=1 make lab`);
 # every target that runs the chapters unsets it, so tests never download.
 OFFLINE := env -u TRANSFORMER_LAB_HUB
@@ -29,7 +32,7 @@ $(STAMP): requirements.txt pyproject.toml
 install: $(STAMP)  ## create .venv and install requirements.txt (every other target does this first)
 
 test: lint  ## every test: the linter, the package, the book build and the built book in Chromium (skipped without one), nbval on every notebook
-	$(OFFLINE) $(BIN)/python -m pytest -rs tests notebooks $(NBVAL)
+	$(OFFLINE) $(BIN)/python -m pytest -rs $(XDIST) tests notebooks $(NBVAL)
 
 lint: install  ## ruff: lint and format check of the Python files, lint of the notebooks' code cells
 	$(BIN)/ruff check $(PY_SOURCES) notebooks
@@ -40,10 +43,10 @@ format: install  ## ruff: fix what can be fixed and format the Python files (nev
 	$(BIN)/ruff format $(PY_SOURCES)
 
 test-package: install  ## the package's tests only (no notebooks)
-	$(OFFLINE) $(BIN)/python -m pytest -rs tests
+	$(OFFLINE) $(BIN)/python -m pytest -rs $(XDIST) tests
 
 test-notebooks: install  ## nbval on every notebook only
-	$(OFFLINE) $(BIN)/python -m pytest notebooks $(NBVAL)
+	$(OFFLINE) $(BIN)/python -m pytest $(XDIST) notebooks $(NBVAL)
 
 book: install  ## the online book from the notebooks' stored outputs, in English (_build/html) and Korean (_build/html/ko)
 	$(BIN)/python book/make_book.py

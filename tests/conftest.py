@@ -6,11 +6,12 @@ this directory on sys.path because `tests/` has no __init__.py.
 """
 
 import math
+import os
 import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
 from pathlib import Path
 
 import matplotlib
@@ -75,9 +76,7 @@ def toc_files() -> list[str]:
 
 
 # The book is built by the tests that read it: both editions (`books`, `site`) and the English messages
-# for the Korean catalogues (`extracted`). Those tests run after the package's other tests, and the builds
-# start in the background with the first test: on a 2-core machine the package's tests, one thread each,
-# leave a core free, so the builds cost little of the suite's time.
+# for the Korean catalogues (`extracted`). Those tests run after the package's other tests.
 BOOK_FIXTURES = {"books", "site", "extracted"}
 
 
@@ -93,42 +92,82 @@ def pytest_collection_modifyitems(session, config, items):
     items[:] = rest[:first_notebook] + book + rest[first_notebook:]
 
 
-class Build:
-    """One Jupyter Book build in a process of its own, its log in a file (a pipe left unread would block it)."""
+# Under pytest-xdist every worker runs this file's session fixtures; the workers share one build of the
+# book, in a folder they all see. The first to get there starts it; each waits for the files it writes.
+RUN_AND_RECORD = """import os, subprocess, sys
+log, status, *command = sys.argv[1:]
+with open(log, "w") as out:
+    code = subprocess.call(command, stdout=out, stderr=subprocess.STDOUT)
+with open(status + ".part", "w") as out:
+    out.write(str(code))
+os.replace(status + ".part", status)"""
 
-    def __init__(self, name: str, command: list[str], log: Path):
-        self.name, self.log = name, log
-        with log.open("w") as file:
-            self.process = subprocess.Popen(command, stdout=file, stderr=subprocess.STDOUT, text=True)
+
+def first_here(claim: Path) -> bool:
+    """True in the one process of the test run that gets here first (creating a folder is atomic)."""
+    try:
+        claim.mkdir(parents=True)
+    except FileExistsError:
+        return False
+    return True
+
+
+def wait_for(path: Path, what: str, timeout: float = 900) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{what}: not done after {timeout:.0f} s"
+        time.sleep(0.2)
+
+
+class Build:
+    """One Jupyter Book build in a process of its own; its log and exit status go to files, so that any
+    worker can wait for it (and a pipe left unread cannot block it)."""
+
+    def __init__(self, name: str, folder: Path, key: str):
+        self.name, self.log, self.status = name, folder / f"{key}.log", folder / f"{key}.status"
+        self.process = None  # in the worker that started it
+
+    def start(self, command: list[str]) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", RUN_AND_RECORD, str(self.log), str(self.status), *command]
+        )
 
     def wait(self) -> None:
-        self.process.wait(timeout=900)
+        wait_for(self.status, self.name)
+        if self.process is not None:
+            self.process.wait()  # done: collects its exit
         log = self.log.read_text()
-        assert self.process.returncode == 0, f"{self.name}: {log[-5000:]}"
+        assert self.status.read_text() == "0", f"{self.name}: {log[-5000:]}"
         problems = [line for line in log.splitlines() if re.search(r"\b(WARNING|ERROR)\b", line)]
         assert not problems, f"{self.name}:\n" + "\n".join(problems)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def book_builds(request, tmp_path_factory) -> Iterator[dict | None]:
-    """Starts, with the session's first test, the builds that the collected tests will read: the two
-    editions' HTML and the English gettext templates; strict, as `make book` builds them."""
-    if not any(reads_the_book(item) for item in request.session.items):
-        yield None
-        return
+@pytest.fixture(scope="session")
+def book_builds(tmp_path_factory) -> dict:
+    """The builds that the book's tests read: the two editions' HTML and the English gettext templates;
+    strict, as `make book` builds them. Started by the first worker to ask, shared by all."""
     sys.path.insert(0, str(ROOT / "book"))
     import make_book
 
-    out = tmp_path_factory.mktemp("book")
-    builds = {
-        language: Build(f"the {language} edition", make_book.command(language, out / language), out / f"{language}.log")
-        for language in make_book.LANGUAGES
-    }
-    command = make_book.command("en", out / "i18n", builder="gettext")
-    builds["gettext"] = Build("the English messages (gettext)", command, out / "gettext.log")
-    yield {"out": out, "builds": builds}
-    for build in builds.values():
-        build.process.kill()
+    shared = tmp_path_factory.getbasetemp()
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        shared = shared.parent  # each worker's folder is inside the run's
+    out = shared / "book"
+    builds = {language: Build(f"the {language} edition", out, language) for language in make_book.LANGUAGES}
+    builds["gettext"] = Build("the English messages (gettext)", out, "gettext")
+    if first_here(out):  # make_book.command() writes each edition's configuration: once, here
+        for language in make_book.LANGUAGES:
+            builds[language].start(make_book.command(language, out / language))
+        builds["gettext"].start(make_book.command("en", out / "i18n", builder="gettext"))
+    return {"out": out, "builds": builds}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _start_the_book_early(request) -> None:
+    """The builds start with the first test, in the background, when the run has tests that read the book.
+    Those come after the package's other tests, which take one thread each and leave the builds a core."""
+    if any(reads_the_book(item) for item in request.session.items):
+        request.getfixturevalue("book_builds")
 
 
 @pytest.fixture(scope="session")
@@ -141,8 +180,11 @@ def books(book_builds) -> dict[str, Path]:
     for language in make_book.LANGUAGES:
         book_builds["builds"][language].wait()
     site = out / "en" / "_build" / "html"
-    for language in make_book.LANGUAGES[1:]:
-        shutil.copytree(out / language / "_build" / "html", site / language)
+    if first_here(out / "laying-out"):
+        for language in make_book.LANGUAGES[1:]:
+            shutil.copytree(out / language / "_build" / "html", site / language)
+        (out / "laid-out").touch()
+    wait_for(out / "laid-out", "the editions' layout")
     return {language: site if language == "en" else site / language for language in make_book.LANGUAGES}
 
 
@@ -152,8 +194,12 @@ def extracted(book_builds) -> Path:
     import translations
 
     book_builds["builds"]["gettext"].wait()
-    templates = book_builds["out"] / "i18n" / "_build" / "gettext"
-    translations.write_diagram_template(templates)
+    out = book_builds["out"]
+    templates = out / "i18n" / "_build" / "gettext"
+    if first_here(out / "extracting-diagrams"):
+        translations.write_diagram_template(templates)
+        (out / "diagrams-extracted").touch()
+    wait_for(out / "diagrams-extracted", "the diagrams' labels")
     return templates
 
 
