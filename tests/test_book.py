@@ -1,6 +1,7 @@
 """The book builds strictly (warnings are errors) in both editions, English and Korean, and the built site is
 complete: every page in both, each linked to its counterpart, the Korean one read in Korean."""
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -231,3 +232,26 @@ def test_korean_pages_read_in_korean(books, name):
         kept = [words(m.id) for m in read_po(file) if m.id and m.string == m.id]
     assert english_prose(english), f"{name}: the check finds no English prose on the English page"
     assert not english_prose(korean, kept), f"{name}: English on the Korean page: {english_prose(korean, kept)[:3]}"
+
+
+def search_index(folder: Path) -> dict:
+    text = (folder / "searchindex.js").read_text()
+    return json.loads(text[text.index("(") + 1 : text.rindex(")")])
+
+
+def test_the_korean_search_finds_a_word_whatever_particle_follows_it(books):
+    """어텐션 finds every page that says 어텐션은, 어텐션을, 어텐션의 ... (book/_ext/korean_search.py)."""
+    index = search_index(books["ko"])
+
+    def pages(word: str) -> set[int]:
+        """The pages the search box lists for `word`: by their text (terms) or their titles (titleterms)."""
+        found = [index[kind].get(word, []) for kind in ("terms", "titleterms")]
+        return set().union(*({f} if isinstance(f, int) else set(f) for f in found))
+
+    particles = ("은", "는", "을", "를", "의", "이", "가", "에", "에서", "으로", "로", "과", "와", "도")
+    for word in ("어텐션", "토큰", "디코더", "임베딩", "마스크", "행렬"):
+        with_particle = set().union(*(pages(word + particle) for particle in particles))
+        assert with_particle, f"no page says {word} with a particle: pick another word"
+        assert with_particle <= pages(word), f"a search for {word} misses pages {with_particle - pages(word)}"
+    assert pages("어텐션은"), "a word as written is still indexed"
+    assert pages("gpt") >= pages("gpt의") != set(), "an English name with a particle is found by the name"
