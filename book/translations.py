@@ -3,7 +3,8 @@ them, and update them after the English changed: `make translations` (or `python
 
 Sphinx's gettext builder extracts every message of the book (a paragraph, heading, list item, table cell,
 caption, alt text or exercise title, with its line breaks turned into spaces), one catalogue per page;
-book/make_figures.py lists the diagrams' labels (diagrams.po); and sphinx-intl merges them into the
+book/make_figures.py lists the diagrams' labels (diagrams.po), and the interactive figures' stored outputs
+give their titles (figures.po); and sphinx-intl merges them into the
 catalogues: a new message comes in untranslated, a changed one keeps its
 old translation marked fuzzy, and a removed one goes. The translator then fills in what the update
 flagged; the tests fail while any message is untranslated or fuzzy.
@@ -141,25 +142,43 @@ def translate_markdown(text: str, messages: dict[str, str], missing: list[str]) 
 
 
 def extract(folder: Path = EXTRACTED) -> Path:
-    """The English messages, one template (.pot) per page plus diagrams.pot for the diagrams' labels,
-    built under `folder`; returns the folder of the templates."""
+    """The English messages, one template (.pot) per page plus diagrams.pot and figures.pot, built under
+    `folder`; returns the folder of the templates."""
     result = make_book.build("en", folder, builder="gettext")
     if result.returncode:
         raise SystemExit(result.stdout[-3000:] + result.stderr[-3000:])
     templates = folder / "_build" / "gettext"
-    write_diagram_template(templates)
+    write_figure_templates(templates)
     return templates
 
 
-def write_diagram_template(templates: Path) -> None:
-    """diagrams.pot: every label with words in it of every diagram (book/make_figures.py)."""
+def write_figure_templates(templates: Path) -> None:
+    """The words in the book's figures, which Sphinx does not extract: diagrams.pot, every label with words
+    in it of every diagram (book/make_figures.py); figures.pot, the words of the chapters' interactive
+    figures that come from the chapter (titles, axis names: in their stored outputs) and the text a figure
+    shows until its script runs. The scripts' own words are in both languages in the scripts."""
     import make_figures  # here: it draws with this module's catalogues
+    import nbformat
+
+    from transformer_lab.interactive import PLACEHOLDER, WORDS, InteractiveFigure
 
     labels = Catalog(project="Transformer Lab", fuzzy=False)
     for label in make_figures.labels():
         labels.add(label)
-    with (templates / "diagrams.pot").open("wb") as file:
-        write_po(file, labels, omit_header=False, width=100)
+    words = Catalog(project="Transformer Lab", fuzzy=False)
+    words.add(PLACEHOLDER)
+    words.add("interactive")  # the figure's label for a screen reader: "<title> (interactive)"
+    for chapter in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        for cell in nbformat.read(chapter, as_version=4).cells:
+            for output in cell.get("outputs", []):
+                page = output.get("data", {}).get("text/html", "")
+                if 'class="tl-interactive"' in page:
+                    figure = InteractiveFigure.from_html(page)
+                    for word in [figure.title] + [figure.data[field] for field in WORDS if field in figure.data]:
+                        words.add(word)
+    for name, catalogue in (("diagrams", labels), ("figures", words)):
+        with (templates / f"{name}.pot").open("wb") as file:
+            write_po(file, catalogue, omit_header=False, width=100)
 
 
 def update(language: str = "ko") -> None:

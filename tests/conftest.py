@@ -190,16 +190,16 @@ def books(book_builds) -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def extracted(book_builds) -> Path:
-    """The English book's messages as they are now: one template per page, and the diagrams' labels."""
+    """The English book's messages as they are now: one template per page, and the figures' words."""
     import translations
 
     book_builds["builds"]["gettext"].wait()
     out = book_builds["out"]
     templates = out / "i18n" / "_build" / "gettext"
-    if first_here(out / "extracting-diagrams"):
-        translations.write_diagram_template(templates)
-        (out / "diagrams-extracted").touch()
-    wait_for(out / "diagrams-extracted", "the diagrams' labels")
+    if first_here(out / "extracting-figure-words"):
+        translations.write_figure_templates(templates)
+        (out / "figure-words-extracted").touch()
+    wait_for(out / "figure-words-extracted", "the figures' words")
     return templates
 
 

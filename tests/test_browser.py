@@ -5,11 +5,13 @@ div.tl-interactive) and follows the reader's system colour scheme; the button be
 Playwright drives the system's Chromium (or Chrome); nothing is downloaded. Without a browser these tests are
 skipped and the reason says how to install one; with TRANSFORMER_LAB_REQUIRE_BROWSER=1 (CI) they fail instead.
 `open_page(name, scheme)` returns a loaded page that has passed those checks, for tests that drive a page: the
-three interactive figures are hovered, clicked and slid, on the book's pages and in JupyterLab.
+three interactive figures are hovered, clicked and slid, on the book's pages (in each edition's language) and
+in JupyterLab.
 """
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -50,7 +52,8 @@ ARGS = [
     "--disable-quic",
 ]
 LOCAL = ("file", "data", "blob", "about")
-SCHEMES = ("light", "dark")
+# The interactive figures are driven on the English pages in light mode and on the Korean ones in dark.
+VIEWS = [("en", "light"), ("ko", "dark")]
 PAGES = [*toc_files(), "search", "genindex"]
 # Math that MathJax has not typeset: no container of its output, or TeX delimiters still in the text.
 RAW_MATH = r"""() => [...document.querySelectorAll("span.math, div.math")]
@@ -205,20 +208,28 @@ LUMINANCE = """kind => {
     return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255; }"""
 
 
-def figure_page(open_page, name, kind, scheme):
-    page = open_page(name, scheme)
+def figure_page(open_page, name, kind, edition, scheme):
+    page = open_page(name if edition == "en" else f"{edition}/{name}", scheme)
     root = page.locator(f'div.tl-interactive[data-kind="{kind}"]')
     assert root.count() == 1, f"{name}: {root.count()} {kind} figures"
     assert root.get_attribute("data-ready") == "true", f"{name}: the {kind} figure did not draw"
     assert root.locator(".tl-placeholder").count() == 0, f"{name}: the {kind} figure still shows its placeholder"
     luminance = page.evaluate(LUMINANCE, kind)
     assert luminance < 0.5 if scheme == "light" else luminance > 0.5, f"{name} ({scheme}): text luminance {luminance}"
+    # The figure speaks the page's language: its title (from figures.po), controls and readout (its script's).
+    parts = ["div.tl-title", "div.tl-controls", "div.tl-readout", "div.tl-hint"]
+    texts = {part: root.locator(part).evaluate_all("divs => divs.map(d => d.textContent).join(' ')") for part in parts}
+    hangul = {part: bool(re.search("[가-힣]", text)) for part, text in texts.items()}
+    if edition == "ko":
+        assert all(hangul.values()), f"ko/{name}: the {kind} figure has no Korean in {texts}"
+    else:
+        assert not any(hangul.values()), f"{name}: Korean in the English {kind} figure: {texts}"
     return page, root, page.evaluate(FIGURE_DATA, kind)
 
 
-@pytest.mark.parametrize("scheme", SCHEMES)
-def test_attention_explorer_follows_the_hovered_token(open_page, scheme):
-    page, root, data = figure_page(open_page, "notebooks/09_translator", "attention", scheme)
+@pytest.mark.parametrize(("edition", "scheme"), VIEWS)
+def test_attention_explorer_follows_the_hovered_token(open_page, edition, scheme):
+    page, root, data = figure_page(open_page, "notebooks/09_translator", "attention", edition, scheme)
     heads = data["heads"]
     for head in (heads, 1):  # the mean of the heads, then head 2
         if head != heads:
@@ -241,10 +252,10 @@ def test_attention_explorer_follows_the_hovered_token(open_page, scheme):
     assert shown == pytest.approx([row[0] for row in data["weights"][0][1]], abs=1e-9)
 
 
-@pytest.mark.parametrize("scheme", SCHEMES)
-def test_sampling_explorer_matches_the_package(open_page, scheme):
+@pytest.mark.parametrize(("edition", "scheme"), VIEWS)
+def test_sampling_explorer_matches_the_package(open_page, edition, scheme):
     """For each setting whose distribution the package stored beside the figure, the page shows the same one."""
-    page, root, data = figure_page(open_page, "notebooks/10_generating_text", "sampling", scheme)
+    page, root, data = figure_page(open_page, "notebooks/10_generating_text", "sampling", edition, scheme)
     V = len(data["labels"])
     for reference in data["references"]:
         for name, value, off in (
@@ -266,9 +277,9 @@ def test_sampling_explorer_matches_the_package(open_page, scheme):
         assert int(root.get_attribute("data-kept")) == sum(p > 0 for p in reference["probs"]), reference
 
 
-@pytest.mark.parametrize("scheme", SCHEMES)
-def test_position_explorer_moves_with_its_sliders(open_page, scheme):
-    page, root, data = figure_page(open_page, "notebooks/05_positional_encoding", "positions", scheme)
+@pytest.mark.parametrize(("edition", "scheme"), VIEWS)
+def test_position_explorer_moves_with_its_sliders(open_page, edition, scheme):
+    page, root, data = figure_page(open_page, "notebooks/05_positional_encoding", "positions", edition, scheme)
     readout = root.locator(".tl-readout")
     before = readout.inner_text()
     page.evaluate(SET_SLIDER, ["positions", "position", 20])

@@ -3,12 +3,14 @@ is refused. What the page's script does with the data is tested in a real browse
 
 import json
 import re
+from pathlib import Path
 
+import nbformat
 import pytest
 import torch
 
 import transformer_lab as tl
-from transformer_lab.interactive import SAMPLING_REFERENCES, sampling_distribution
+from transformer_lab.interactive import SAMPLING_REFERENCES, InteractiveFigure, sampling_distribution
 
 ROUNDING = 6e-5  # the figures store 4 decimals: at most 5e-5 off, plus float32's own rounding
 
@@ -124,3 +126,30 @@ def test_html_is_self_contained_and_carries_the_data():
     assert not re.search(r"""(src|href)\s*=|@import|url\(|fetch\(|import\(""", page), "the figure loads nothing"
     assert page.count('class="tl-interactive"') == 1 and "tlRenderSampling(" in page
     assert "InteractiveFigure(kind='sampling'" in repr(figure)
+
+
+def test_a_figure_reads_back_from_its_html():
+    figure = tl.interactive.attention_explorer(
+        attention_weights(), query_labels=list("abcd"), key_labels=["v", "w", "</script>", "y", "z"], title="t"
+    )
+    assert InteractiveFigure.from_html(figure.to_html()) == figure
+    with pytest.raises(ValueError, match="no interactive figure"):
+        InteractiveFigure.from_html("<div>a plain output</div>")
+
+
+CHAPTERS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_the_chapters_store_their_figures_with_the_current_script(path):
+    """A stored figure is what the package draws now: after a change to a figure's script, re-run the chapter
+    (the book shows the stored output, the Korean edition draws it again with the package's script)."""
+    chapter = nbformat.read(path, as_version=4)
+    pages = [
+        output["data"]["text/html"]
+        for cell in chapter.cells
+        for output in cell.get("outputs", [])
+        if 'class="tl-interactive"' in output.get("data", {}).get("text/html", "")
+    ]
+    for page in pages:
+        assert InteractiveFigure.from_html(page).to_html() == page, f"{path.name}: a figure drawn by an older script"

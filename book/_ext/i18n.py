@@ -1,6 +1,6 @@
 """What Sphinx's standard translation (gettext catalogues, `language: ko`) needs for this book.
 
-Sphinx extracts and translates the text nodes that carry their source. Three things in the book need help:
+Sphinx extracts and translates the text nodes that carry their source. Four things in the book need help:
 
 - sphinx-exercise's exercise titles: its directive builds the title node with neither a source nor a
   rawsource, so it is overridden to set them; its post-transform then flattens the title into a node the
@@ -14,6 +14,9 @@ Sphinx extracts and translates the text nodes that carry their source. Three thi
   them, mostly without a warning); there each glue role is read as a reference to the notebook's saved
   glue data, so the glued value is the one the English page shows.
 
+- the chapters' interactive figures: stored outputs, which Sphinx does not translate; their words are
+  in figures.po and drawn into the figure here.
+
 And the themes' own words (buttons, tooltips, the search box): Sphinx and the themes ship Korean for
 most of them; locales/ko/LC_MESSAGES/sphinx.po and booktheme.po give the rest, the search box's text
 is set here.
@@ -21,17 +24,22 @@ is set here.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import re
 from pathlib import Path
 
 import sphinx.io
 import sphinx.locale
+from babel.messages.pofile import read_po
 from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.transforms import SphinxTransform
 from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx_exercise.directive import ExerciseDirective
 from sphinx_exercise.nodes import exercise_enumerable_node, exercise_node, exercise_subtitle
+
+from transformer_lab.interactive import PLACEHOLDER, WORDS, InteractiveFigure
 
 GLUE_HERE = re.compile(r"\{glue:text\}`(?P<key>[^`:]+)`")  # a glued value of this notebook, no format given
 
@@ -98,6 +106,40 @@ class NotebookI18nReader(sphinx.io.SphinxI18nReader):
         return super().read(source, parser, settings)
 
 
+@functools.cache
+def catalogue(path: Path) -> dict[str, str]:
+    """A catalogue's translated messages, msgid -> msgstr."""
+    with path.open("rb") as file:
+        return {m.id: m.string for m in read_po(file) if m.id and m.string and not m.fuzzy}
+
+
+class TranslateInteractiveFigures(SphinxPostTransform):
+    """A chapter's interactive figure in the page's language. Its script has its own Korean words; the words
+    the chapter gave it (title, axis names) and the text shown until the script runs come from figures.po:
+    the stored figure is drawn again with them (`tl.interactive.InteractiveFigure`)."""
+
+    default_priority = 800
+    formats = ("html",)
+
+    def run(self, **kwargs):
+        if (self.config.language or "en") == "en":
+            return
+        words = {}
+        for folder in self.config.locale_dirs:
+            path = Path(self.app.srcdir, folder, self.config.language, "LC_MESSAGES", "figures.po")
+            words.update(catalogue(path) if path.is_file() else {})
+        for raw in list(self.document.findall(nodes.raw)):
+            page = raw.astext()
+            if 'class="tl-interactive"' not in page:
+                continue
+            figure = InteractiveFigure.from_html(page)
+            data = {key: words.get(value, value) if key in WORDS else value for key, value in figure.data.items()}
+            translated = dataclasses.replace(figure, title=words.get(figure.title, figure.title), data=data).to_html()
+            translated = translated.replace(PLACEHOLDER, words.get(PLACEHOLDER, PLACEHOLDER))
+            translated = translated.replace(' (interactive)"', f' ({words.get("interactive", "interactive")})"', 1)
+            raw.replace(raw.children[0], nodes.Text(translated))
+
+
 SEARCH_BOX = {"ko": "이 책에서 검색..."}
 
 
@@ -120,6 +162,7 @@ def setup(app: Sphinx) -> dict:
     app.setup_extension("sphinx_exercise")
     app.add_directive("exercise", TranslatableExerciseDirective, override=True)
     app.add_post_transform(ExposeSubtitlesToGettext)
+    app.add_post_transform(TranslateInteractiveFigures)
     app.add_transform(RegisterTranslatedExercises)
     app.add_transform(KeepGeneratedUntranslated)
     app.connect("config-inited", configure_translation)

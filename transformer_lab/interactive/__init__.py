@@ -14,6 +14,7 @@ import hashlib
 import html
 import json
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -32,6 +33,12 @@ PLACEHOLDER = (
 )
 
 
+# The figures' words that come from the chapter rather than the script: the title and, for attention, the two
+# axes' names. The book's Korean edition translates them (book/_ext/i18n.py); the script has its own words.
+WORDS = ("title", "query_axis", "key_axis")
+STORED = re.compile(r'data-kind="(?P<kind>\w+)".*?<script type="application/json">(?P<payload>.*?)</script>', re.S)
+
+
 @dataclass(frozen=True)
 class InteractiveFigure:
     """One interactive figure: its kind ("attention", "sampling" or "positions"), title and data."""
@@ -39,6 +46,15 @@ class InteractiveFigure:
     kind: str
     title: str
     data: dict
+
+    @classmethod
+    def from_html(cls, page: str) -> InteractiveFigure:
+        """The figure whose `to_html()` is in `page` (a notebook's stored output, say)."""
+        found = STORED.search(page)
+        if found is None:
+            raise ValueError("page holds no interactive figure (no data-kind and JSON data written by to_html)")
+        data = json.loads(found["payload"].replace("<\\/", "</"))
+        return cls(found["kind"], data.pop("title"), data)
 
     def to_html(self) -> str:
         """The figure as one self-contained HTML fragment: a container, its data as JSON, its script."""

@@ -4,7 +4,7 @@
 //        weights: [layer][head][query][key], the mean of the heads stored as head index `heads`}
 function tlRenderAttention(root) {
   if (root.dataset.ready) return;
-  var data = tlData(root), el = tlElement;
+  var data = tlData(root), el = tlElement, words = tlWords(root, TL_ATTENTION_WORDS);
   var nq = data.query_labels.length, nk = data.key_labels.length;
   var state = { layer: 0, head: data.heads, focus: null, pinned: false };  // the mean of the heads first
 
@@ -23,10 +23,10 @@ function tlRenderAttention(root) {
     }
     return buttons;
   }
-  var layerButtons = buttonRow("layer", data.layers, function (i) { return "layer " + (i + 1); }, "layer");
-  var headButtons = buttonRow("head", data.heads + 1, function (i) {
-    return i === data.heads ? "mean of heads" : "head " + (i + 1);
-  }, "head");
+  function layerName(i) { return words.layer + " " + (i + 1); }
+  function headName(i) { return i === data.heads ? words.mean : words.head + " " + (i + 1); }
+  var layerButtons = buttonRow(words.layer, data.layers, layerName, "layer");
+  var headButtons = buttonRow(words.head, data.heads + 1, headName, "head");
 
   var row = 22, top = 28, width = 520, qx = 150, kx = 370;
   var height = top + row * Math.max(nq, nk) + 6;
@@ -66,8 +66,7 @@ function tlRenderAttention(root) {
     }
   }
   var readout = el("div", { class: "tl-readout", "aria-live": "polite" }, root);
-  el("div", { class: "tl-hint" }, root, "Hover over a token, or click it to keep it selected; the lines' " +
-    "darkness is the attention weight.");
+  el("div", { class: "tl-hint" }, root, words.hint);
 
   function fmt(w) { return w.toFixed(2); }
   function quote(label) { return "\u2018" + label + "\u2019"; }
@@ -99,22 +98,38 @@ function tlRenderAttention(root) {
       t.value.textContent = weight === null ? "" : fmt(weight);
       if (weight === null) delete t.group.dataset.weight; else t.group.dataset.weight = weight;
     });
-    var where = "layer " + (state.layer + 1) + ", " + (state.head === data.heads ? "mean of heads" :
-      "head " + (state.head + 1));
+    var where = layerName(state.layer) + ", " + headName(state.head) + ": ";
     if (side === "q") {
       var order = w[index].map(function (v, j) { return j; }).sort(function (a, b) { return w[index][b] - w[index][a]; });
-      readout.textContent = where + ": " + quote(data.query_labels[index]) + " reads most from " +
-        order.slice(0, 3).map(function (j) { return quote(data.key_labels[j]) + " " + fmt(w[index][j]); }).join(", ") +
-        " (its weights sum to 1).";
+      readout.textContent = where + words.readsMost(quote(data.query_labels[index]),
+        order.slice(0, 3).map(function (j) { return quote(data.key_labels[j]) + " " + fmt(w[index][j]); }).join(", "));
     } else if (side === "k") {
       var total = 0;
       for (var r = 0; r < nq; r++) total += w[r][index];
-      readout.textContent = where + ": " + quote(data.key_labels[index]) + " is read with total weight " + fmt(total) +
-        " by the " + nq + " queries.";
+      readout.textContent = where + words.readBy(quote(data.key_labels[index]), fmt(total), nq);
     } else {
-      readout.textContent = where + ": every query's lines, darker where the weight is larger.";
+      readout.textContent = where + words.everyLine;
     }
   }
   draw();
   root.dataset.ready = "true";
 }
+// The figure's own words, in English and in Korean: tlWords (common.js) picks the page's.
+var TL_ATTENTION_WORDS = {
+  en: {
+    layer: "layer", head: "head", mean: "mean of heads",
+    hint: "Hover over a token, or click it to keep it selected; the lines' darkness is the attention weight.",
+    readsMost: function (query, keys) { return query + " reads most from " + keys + " (its weights sum to 1)."; },
+    readBy: function (key, total, n) {
+      return key + " is read with total weight " + total + " by the " + n + " queries.";
+    },
+    everyLine: "every query's lines, darker where the weight is larger.",
+  },
+  ko: {
+    layer: "층", head: "헤드", mean: "헤드 평균",
+    hint: "토큰에 마우스를 올리거나, 클릭해 선택을 고정하세요. 선이 진할수록 어텐션 가중치가 큽니다.",
+    readsMost: function (query, keys) { return query + "이(가) 가장 많이 읽는 키: " + keys + " (가중치의 합은 1)."; },
+    readBy: function (key, total, n) { return key + "을(를) 쿼리 " + n + "개가 합계 가중치 " + total + "로 읽습니다."; },
+    everyLine: "모든 쿼리의 선: 가중치가 클수록 진합니다.",
+  },
+};

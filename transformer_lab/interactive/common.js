@@ -13,3 +13,10 @@ function tlData(root) {
   if (placeholder) root.removeChild(placeholder);
   return JSON.parse(root.querySelector('script[type="application/json"]').textContent);
 }
+// The figure's words in the page's language: Korean on the Korean book's pages (<html lang="ko">),
+// English everywhere else (the English book, JupyterLab, Colab). `words` maps a language to its words.
+function tlWords(root, words) {
+  var page = root.closest("[lang]");
+  var language = page ? page.getAttribute("lang").slice(0, 2) : "en";
+  return words[language] || words.en;
+}

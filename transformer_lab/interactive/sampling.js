@@ -4,7 +4,7 @@
 // data: {title, labels, logits, references: [{temperature, top_k, top_p, probs}] from the package}
 function tlRenderSampling(root) {
   if (root.dataset.ready) return;
-  var data = tlData(root), el = tlElement;
+  var data = tlData(root), el = tlElement, words = tlWords(root, TL_SAMPLING_WORDS);
   var V = data.labels.length;
 
   function softmax(z, keep) {
@@ -49,9 +49,9 @@ function tlRenderSampling(root) {
     return function () { out.textContent = show(state[key]); };
   }
   var shows = [
-    slider("temperature", "temperature \u03c4", 0.1, 3, 0.05, "temperature", function (t) { return t.toFixed(2); }),
-    slider("top_k", "top-k", 1, V, 1, "topK", function (k) { return k === V ? "off" : String(k); }),
-    slider("top_p", "top-p", 0.05, 1, 0.01, "topP", function (p) { return p === 1 ? "off" : p.toFixed(2); }),
+    slider("temperature", words.temperature, 0.1, 3, 0.05, "temperature", function (t) { return t.toFixed(2); }),
+    slider("top_k", "top-k", 1, V, 1, "topK", function (k) { return k === V ? words.off : String(k); }),
+    slider("top_p", "top-p", 0.05, 1, 0.01, "topP", function (p) { return p === 1 ? words.off : p.toFixed(2); }),
   ];
 
   var width = 620, height = 210, base = 170, left = 34, slot = (width - left) / V, scale = base - 20;
@@ -72,8 +72,7 @@ function tlRenderSampling(root) {
     return { token: token, group: g, bar: bar, value: value, label: label };
   });
   var readout = el("div", { class: "tl-readout", "aria-live": "polite" }, root);
-  el("div", { class: "tl-hint" }, root, "Dashed: the model's own distribution (\u03c4 = 1, nothing cut). " +
-    "Filled: the distribution sampling draws from with these settings; an empty slot is a token cut.");
+  el("div", { class: "tl-hint" }, root, words.hint);
 
   function draw() {
     var topK = state.topK === V ? null : state.topK, topP = state.topP === 1 ? null : state.topP;
@@ -91,10 +90,31 @@ function tlRenderSampling(root) {
     });
     shows.forEach(function (show) { show(); });
     root.dataset.kept = kept;
-    readout.textContent = kept + " of " + V + " tokens kept; the most likely, " + data.labels[best] + ", has " +
-      probs[best].toFixed(3) + "; entropy " + entropy.toFixed(2) + " nats (the model's own: " +
-      model.reduce(function (h, p) { return p > 0 ? h - p * Math.log(p) : h; }, 0).toFixed(2) + ").";
+    var own = model.reduce(function (h, p) { return p > 0 ? h - p * Math.log(p) : h; }, 0);
+    readout.textContent = words.readout(kept, V, data.labels[best], probs[best].toFixed(3), entropy.toFixed(2),
+      own.toFixed(2));
   }
   draw();
   root.dataset.ready = "true";
 }
+// The figure's own words, in English and in Korean: tlWords (common.js) picks the page's.
+var TL_SAMPLING_WORDS = {
+  en: {
+    temperature: "temperature \u03c4", off: "off",
+    hint: "Dashed: the model's own distribution (\u03c4 = 1, nothing cut). Filled: the distribution sampling " +
+      "draws from with these settings; an empty slot is a token cut.",
+    readout: function (kept, V, best, p, entropy, own) {
+      return kept + " of " + V + " tokens kept; the most likely, " + best + ", has " + p + "; entropy " + entropy +
+        " nats (the model's own: " + own + ").";
+    },
+  },
+  ko: {
+    temperature: "온도 \u03c4", off: "끔",
+    hint: "점선: 모델 자신의 분포 (\u03c4 = 1, 자르지 않음). 채운 막대: 이 설정에서 샘플링이 뽑는 분포이며, 빈 자리는 " +
+      "잘린 토큰입니다.",
+    readout: function (kept, V, best, p, entropy, own) {
+      return "토큰 " + V + "개 중 " + kept + "개 남음; 가장 가능성이 높은 " + best + "의 확률은 " + p + "; 엔트로피 " +
+        entropy + " nats (모델 자신의 분포: " + own + ").";
+    },
+  },
+};
