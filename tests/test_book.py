@@ -255,3 +255,21 @@ def test_the_korean_search_finds_a_word_whatever_particle_follows_it(books):
         assert with_particle <= pages(word), f"a search for {word} misses pages {with_particle - pages(word)}"
     assert pages("어텐션은"), "a word as written is still indexed"
     assert pages("gpt") >= pages("gpt의") != set(), "an English name with a particle is found by the name"
+
+
+def test_korean_pages_label_their_controls_in_korean(books):
+    """Tooltips and screen-reader labels (title, aria-label, alt) on the Korean pages are Korean: the themes'
+    words from their catalogues or the book's (sphinx.po, booktheme.po), including those the book theme's
+    templates write as they are. Stored cell outputs are left out (what the code printed stays English)."""
+    allowed = {"English", "Transformer Lab"}  # the button to the English edition; the book's name (the logo)
+    english = {}
+    for page in sorted(books["ko"].rglob("*.html")):
+        soup = BeautifulSoup(page.read_text(), "html.parser")
+        for output in soup.select(".cell_output"):
+            output.decompose()
+        for element in soup.select("[title], [aria-label], img[alt]"):
+            for attribute in ("title", "aria-label", "alt"):
+                text = element.get(attribute, "")
+                if re.search("[A-Za-z]{2,}", text) and not re.search("[가-힣]", text) and text not in allowed:
+                    english.setdefault(text, page.relative_to(books["ko"]).as_posix())
+    assert not english, f"English labels on Korean pages (label: first page): {english}"

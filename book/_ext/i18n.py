@@ -19,7 +19,8 @@ Sphinx extracts and translates the text nodes that carry their source. Four thin
 
 And the themes' own words (buttons, tooltips, the search box): Sphinx and the themes ship Korean for
 most of them; locales/ko/LC_MESSAGES/sphinx.po and booktheme.po give the rest, the search box's text
-is set here.
+is set here, and the few tooltips and labels the book theme's templates write as they are are replaced
+in the written pages.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.transforms import SphinxTransform
 from sphinx.transforms.post_transforms import SphinxPostTransform
+from sphinx.util.i18n import CatalogRepository
 from sphinx_exercise.directive import ExerciseDirective
 from sphinx_exercise.nodes import exercise_enumerable_node, exercise_node, exercise_subtitle
 
@@ -140,6 +142,28 @@ class TranslateInteractiveFigures(SphinxPostTransform):
             raw.replace(raw.children[0], nodes.Text(translated))
 
 
+# A tooltip or a label for screen readers, as written into a page.
+LABEL = re.compile(r'\b(?P<attribute>title|aria-label)="(?P<text>[^"]*)"')
+
+
+def translate_the_themes_written_words(app: Sphinx, exception: Exception | None) -> None:
+    """sphinx-book-theme writes a few tooltips and screen-reader labels as they are, not through its catalogue
+    ("Toggle primary sidebar", "Main" for the book's table of contents): in the written pages of a
+    translated edition, each title or aria-label that is a message of booktheme.po becomes its translation."""
+    language = app.config.language or "en"
+    if exception is not None or language == "en" or app.builder.format != "html":
+        return
+    words = {}
+    for folder in app.config.locale_dirs:
+        path = Path(app.srcdir, folder, language, "LC_MESSAGES", "booktheme.po")
+        words.update(catalogue(path) if path.is_file() else {})
+    for page in Path(app.outdir).rglob("*.html"):
+        text = page.read_text(encoding="utf8")
+        translated = LABEL.sub(lambda m: f'{m["attribute"]}="{words.get(m["text"], m["text"])}"', text)
+        if translated != text:
+            page.write_text(translated, encoding="utf8")
+
+
 SEARCH_BOX = {"ko": "이 책에서 검색..."}
 
 
@@ -155,6 +179,10 @@ def translate_the_book_theme(app: Sphinx) -> None:
     booktheme.po, consulted after the theme's catalogue."""
     if (app.config.language or "en") != "en":
         folders = [str(Path(app.srcdir, folder)) for folder in app.config.locale_dirs]
+        # Sphinx compiles the catalogues only after this event (but its own "sphinx"): compile this one now.
+        for found in CatalogRepository(app.srcdir, app.config.locale_dirs, app.config.language, "utf-8").catalogs:
+            if found.domain == "booktheme" and found.is_outdated():
+                found.write_mo(app.config.language)
         sphinx.locale.init(folders, app.config.language, "booktheme")
 
 
@@ -167,4 +195,5 @@ def setup(app: Sphinx) -> dict:
     app.add_transform(KeepGeneratedUntranslated)
     app.connect("config-inited", configure_translation)
     app.connect("builder-inited", translate_the_book_theme)
+    app.connect("build-finished", translate_the_themes_written_words)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
