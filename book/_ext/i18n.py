@@ -115,6 +115,15 @@ def catalogue(path: Path) -> dict[str, str]:
         return {m.id: m.string for m in read_po(file) if m.id and m.string and not m.fuzzy}
 
 
+def messages(app: Sphinx, domain: str) -> dict[str, str]:
+    """The translated messages of `domain` (`figures` for figures.po) in the edition's language."""
+    found = {}
+    for folder in app.config.locale_dirs:
+        path = Path(app.srcdir, folder, app.config.language, "LC_MESSAGES", f"{domain}.po")
+        found.update(catalogue(path) if path.is_file() else {})
+    return found
+
+
 class TranslateInteractiveFigures(SphinxPostTransform):
     """A chapter's interactive figure in the page's language. Its script has its own Korean words; the words
     the chapter gave it (title, axis names) and the text shown until the script runs come from figures.po:
@@ -126,10 +135,7 @@ class TranslateInteractiveFigures(SphinxPostTransform):
     def run(self, **kwargs):
         if (self.config.language or "en") == "en":
             return
-        words = {}
-        for folder in self.config.locale_dirs:
-            path = Path(self.app.srcdir, folder, self.config.language, "LC_MESSAGES", "figures.po")
-            words.update(catalogue(path) if path.is_file() else {})
+        words = messages(self.app, "figures")
         for raw in list(self.document.findall(nodes.raw)):
             page = raw.astext()
             if 'class="tl-interactive"' not in page:
@@ -153,10 +159,7 @@ def translate_the_themes_written_words(app: Sphinx, exception: Exception | None)
     language = app.config.language or "en"
     if exception is not None or language == "en" or app.builder.format != "html":
         return
-    words = {}
-    for folder in app.config.locale_dirs:
-        path = Path(app.srcdir, folder, language, "LC_MESSAGES", "booktheme.po")
-        words.update(catalogue(path) if path.is_file() else {})
+    words = messages(app, "booktheme")
     for page in Path(app.outdir).rglob("*.html"):
         text = page.read_text(encoding="utf8")
         translated = LABEL.sub(lambda m: f'{m["attribute"]}="{words.get(m["text"], m["text"])}"', text)

@@ -33,9 +33,10 @@ PLACEHOLDER = (
 )
 
 
-# The figures' words that come from the chapter rather than the script: the title and, for attention, the two
-# axes' names. The book's Korean edition translates them (book/_ext/i18n.py); the script has its own words.
-WORDS = ("title", "query_axis", "key_axis")
+# The figures' words that come from the chapter rather than the script: the title and, in `data`, these
+# fields (the attention explorer's axes). The book's Korean edition translates them (book/_ext/i18n.py);
+# the script has its own words.
+WORDS = ("query_axis", "key_axis")
 STORED = re.compile(r'data-kind="(?P<kind>\w+)".*?<script type="application/json">(?P<payload>.*?)</script>', re.S)
 
 
