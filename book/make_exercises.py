@@ -8,7 +8,8 @@ and `solution-end` cells and everything between them go, except code cells with
 
 The Korean learner's edition, exercises_ko/<same name>.ipynb, is the same notebook with its markdown
 translated from the Korean book's catalogues (locales/ko/, book/translations.py) and its diagrams
-pointing at their Korean drawings. Its code cells are the English edition's, character for character;
+pointing at their Korean drawings. Its code cells are the English edition's with their comments in
+Korean (locales/ko/LC_MESSAGES/code/), the exercises' hints too, the code itself character for character;
 the checkers' messages are English in both. It sits beside exercises/ so that every relative path in
 the chapters (figures, other chapters, the example scripts) works from both.
 
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import nbformat
 import translations
+from _ext.code_comments import translate_comments
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = ROOT / "notebooks"
@@ -52,7 +54,10 @@ EXERCISE_HEADING = {"en": "Exercise", "ko": "연습"}
 DIAGRAM = re.compile(r"(?P<path>\.\./book/figures/[\w-]+)\.svg")
 
 
-def stub_out(source: str) -> str:
+YOUR_CODE = {"en": "Your code here. Hint: ", "ko": "여기에 코드를 쓰세요. 힌트: "}  # a stub's message, then its hint
+
+
+def stub_out(source: str, language: str = "en") -> str:
     """Replace every `# BEGIN SOLUTION` ... `# END SOLUTION` region by `raise NotImplementedError(hint)`."""
     out, inside = [], False
     for n, line in enumerate(source.splitlines(), 1):
@@ -62,9 +67,7 @@ def stub_out(source: str) -> str:
                 raise ValueError(f"line {n}: a second BEGIN SOLUTION before END SOLUTION")
             if not begin["hint"]:
                 raise ValueError(f"line {n}: write the hint on the marker: `# BEGIN SOLUTION hint: ...`")
-            out.append(
-                f"{begin['indent']}raise NotImplementedError({'Your code here. Hint: ' + begin['hint'].strip()!r})"
-            )
+            out.append(f"{begin['indent']}raise NotImplementedError({YOUR_CODE[language] + begin['hint'].strip()!r})")
             inside = True
         elif end:
             if not inside:
@@ -84,14 +87,18 @@ def drawing(path: str, language: str) -> str | None:
 
 
 def translated(chapter: nbformat.NotebookNode, name: str, language: str) -> nbformat.NotebookNode:
-    """The chapter with its markdown in `language` (from the book's catalogues) and its diagrams drawn in
-    it; code cells and outputs as they are. Messages not yet translated stay English and are reported."""
+    """The chapter with its markdown and its code's comments in `language` (from the book's catalogues) and
+    its diagrams drawn in it; the code and outputs as they are. Messages not yet translated stay English and
+    are reported."""
     messages, missing = translations.catalogue(f"notebooks/{Path(name).stem}", language), []
+    comments = translations.catalogue(f"code/{Path(name).stem}", language)
     chapter = nbformat.from_dict(chapter)  # a copy
     for cell in chapter.cells:
         if cell.cell_type == "markdown":
             cell.source = translations.translate_markdown(cell.source, messages, missing)
             cell.source = DIAGRAM.sub(lambda m: drawing(m["path"], language) or m[0], cell.source)
+        elif cell.cell_type == "code":
+            cell.source = translate_comments(cell.source, comments, missing)
     if missing:
         print(f"{name}: {len(missing)} messages not yet in {language} (make translations)", file=sys.stderr)
     return chapter
@@ -127,7 +134,7 @@ def learner_edition(chapter: nbformat.NotebookNode, name: str, language: str = "
         if in_solution and not (cell.cell_type == "code" and BEGIN.search(cell.source)):
             continue
         try:
-            source = stub_out(cell.source) if cell.cell_type == "code" else cell.source
+            source = stub_out(cell.source, language) if cell.cell_type == "code" else cell.source
         except ValueError as problem:
             raise ValueError(f"{name}, cell {n}: {problem}") from None
         exercise = EXERCISE.match(source) if cell.cell_type == "markdown" else None

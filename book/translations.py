@@ -4,7 +4,8 @@ them, and update them after the English changed: `make translations` (or `python
 Sphinx's gettext builder extracts every message of the book (a paragraph, heading, list item, table cell,
 caption, alt text or exercise title, with its line breaks turned into spaces), one catalogue per page;
 book/make_figures.py lists the diagrams' labels (diagrams.po), and the interactive figures' stored outputs
-give their titles (figures.po); and sphinx-intl merges them into the
+give their titles (figures.po), and the chapters' code cells their comments (code/<chapter>.po); and
+sphinx-intl merges them into the
 catalogues: a new message comes in untranslated, a changed one keeps its
 old translation marked fuzzy, and a removed one goes. The translator then fills in what the update
 flagged; the tests fail while any message is untranslated or fuzzy.
@@ -18,6 +19,7 @@ import sys
 from pathlib import Path
 
 import make_book
+from _ext.code_comments import comments
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
 from markdown_it.token import Token
@@ -142,21 +144,22 @@ def translate_markdown(text: str, messages: dict[str, str], missing: list[str]) 
 
 
 def extract(folder: Path = EXTRACTED) -> Path:
-    """The English messages, one template (.pot) per page plus diagrams.pot and figures.pot, built under
+    """The English messages, one template (.pot) per page plus diagrams.pot, figures.pot and code/, built under
     `folder`; returns the folder of the templates."""
     result = make_book.build("en", folder, builder="gettext")
     if result.returncode:
         raise SystemExit(result.stdout[-3000:] + result.stderr[-3000:])
     templates = folder / "_build" / "gettext"
-    write_figure_templates(templates)
+    write_extra_templates(templates)
     return templates
 
 
-def write_figure_templates(templates: Path) -> None:
-    """The words in the book's figures, which Sphinx does not extract: diagrams.pot, every label with words
-    in it of every diagram (book/make_figures.py); figures.pot, the words of the chapters' interactive
-    figures that come from the chapter (titles, axis names: in their stored outputs) and the text a figure
-    shows until its script runs. The scripts' own words are in both languages in the scripts."""
+def write_extra_templates(templates: Path) -> None:
+    """The words of the book that Sphinx does not extract: diagrams.pot, every label with words in it of
+    every diagram (book/make_figures.py); figures.pot, the words of the chapters' interactive figures that
+    come from the chapter (titles, axis names: in their stored outputs) and the text a figure shows until
+    its script runs (the scripts' own words are in both languages in the scripts); and code/<chapter>.pot,
+    the comments of the chapter's code cells."""
     import make_figures  # here: it draws with this module's catalogues
     import nbformat
 
@@ -179,6 +182,15 @@ def write_figure_templates(templates: Path) -> None:
     for name, catalogue in (("diagrams", labels), ("figures", words)):
         with (templates / f"{name}.pot").open("wb") as file:
             write_po(file, catalogue, omit_header=False, width=100)
+    (templates / "code").mkdir(exist_ok=True)
+    for chapter in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        code = Catalog(project="Transformer Lab", fuzzy=False)
+        for cell in nbformat.read(chapter, as_version=4).cells:
+            if cell.cell_type == "code":
+                for _, _, text in comments(cell.source):
+                    code.add(text)
+        with (templates / "code" / f"{chapter.stem}.pot").open("wb") as file:
+            write_po(file, code, omit_header=False, width=100)
 
 
 def update(language: str = "ko") -> None:

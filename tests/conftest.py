@@ -197,7 +197,7 @@ def extracted(book_builds) -> Path:
     out = book_builds["out"]
     templates = out / "i18n" / "_build" / "gettext"
     if first_here(out / "extracting-figure-words"):
-        translations.write_figure_templates(templates)
+        translations.write_extra_templates(templates)
         (out / "figure-words-extracted").touch()
     wait_for(out / "figure-words-extracted", "the figures' words")
     return templates

@@ -218,6 +218,15 @@ def english_prose(soup, kept: list[set[str]] = ()) -> list[str]:
     return [b for b in english if not any(words(b) <= message for message in kept)]
 
 
+def english_comments(soup, kept: list[set[str]] = ()) -> list[str]:
+    """The comments in a page's code cells with three or more English words and no Hangul, but for those
+    whose words are code and stay as they are (`kept`)."""
+    comments = {c.get_text().lstrip("# ") for c in soup.select("div.cell_input .c1, div.cell_input .c")}
+    comments = {c.removeprefix("BEGIN SOLUTION hint: ") for c in comments}  # the exercise's marker stays English
+    english = [c for c in comments if len(re.findall(r"\b[a-z]{2,}\b", c)) >= 3 and not re.search("[가-힣]", c)]
+    return [c for c in english if not any(words(c) <= message for message in kept)]
+
+
 @pytest.mark.parametrize("name", toc_files())
 def test_korean_pages_read_in_korean(books, name):
     """No untranslated message on a Korean page, and the same glued values as on the English page."""
@@ -230,6 +239,12 @@ def test_korean_pages_read_in_korean(books, name):
     assert glued[0] == glued[1], f"{name}: the glued values differ between the editions"
     with (ROOT / "locales" / "ko" / "LC_MESSAGES" / f"{name}.po").open("rb") as file:
         kept = [words(m.id) for m in read_po(file) if m.id and m.string == m.id]
+    if name.startswith("notebooks/"):  # the comments in the code cells too (book/_ext/code_comments.py)
+        with (ROOT / "locales" / "ko" / "LC_MESSAGES" / "code" / f"{Path(name).name}.po").open("rb") as file:
+            code_kept = [words(m.id) for m in read_po(file) if m.id and m.string == m.id]
+        assert english_comments(english), f"{name}: the check finds no English comment on the English page"
+        left = english_comments(korean, code_kept)
+        assert not left, f"{name}: English comments in the Korean page's code: {left[:3]}"
     assert english_prose(english), f"{name}: the check finds no English prose on the English page"
     assert not english_prose(korean, kept), f"{name}: English on the Korean page: {english_prose(korean, kept)[:3]}"
 

@@ -24,7 +24,7 @@ HEADER = re.compile(
 )
 SOLUTION_START = re.compile(r"\A```\{solution-start\}\s+(\S+)\n:class: dropdown\n```\Z")
 SOLUTION_END = re.compile(r"\A```\{solution-end\}\n```\Z")
-STUB = re.compile(r"raise NotImplementedError\((['\"])Your code here\. Hint: ")
+STUB = re.compile(r"raise NotImplementedError\((['\"])(Your code here\. Hint|여기에 코드를 쓰세요\. 힌트): ")
 CHECK_CALL = re.compile(r"\A(from transformer_lab\.checks import check_\w+\n)?check_\w+\(\w+\)\Z")
 
 

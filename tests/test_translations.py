@@ -4,7 +4,7 @@
   translated and none fuzzy: an English change lands only with its Korean;
 - a translation keeps the English's code, math, roles and links;
 - each glossary term is translated the glossary's way everywhere;
-- the Korean learner's edition has the English edition's code cells and no English prose;
+- the Korean learner's edition has the English edition's code, its comments in Korean, and no English prose;
 - the Korean diagrams find a glyph for every character.
 
 The built Korean book is tested with the English one in test_book.py and test_browser.py.
@@ -28,6 +28,8 @@ sys.path.insert(0, str(ROOT / "book"))
 import make_exercises  # noqa: E402
 import make_figures  # noqa: E402
 import translations  # noqa: E402
+from _ext import code_comments  # noqa: E402
+from _ext.code_comments import code_only  # noqa: E402
 
 CATALOGUES = sorted((translations.LOCALES / "ko" / "LC_MESSAGES").rglob("*.po"))
 PAGES = [str(p.relative_to(translations.LOCALES / "ko" / "LC_MESSAGES").with_suffix("")) for p in CATALOGUES]
@@ -136,7 +138,14 @@ def test_the_korean_learners_edition_is_the_english_one_in_korean(path):
     korean = nbformat.read(make_exercises.EDITIONS["ko"] / path.name, as_version=4)
     assert [(c.cell_type, c.metadata) for c in korean.cells] == [(c.cell_type, c.metadata) for c in english.cells]
     code = [(k.source, e.source) for k, e in zip(korean.cells, english.cells) if e.cell_type == "code"]
-    assert all(k == e for k, e in code), "the code cells are the English edition's, character for character"
+    stub = re.compile(r"raise NotImplementedError\(.*\)")  # its message: "Your code here. Hint: ..." in Korean
+    same = [code_only(stub.sub("raise", k)) == code_only(stub.sub("raise", e)) for k, e in code]
+    assert all(same), "the code is the English edition's, but for its comments and the stubs' messages"
+    catalogue = read(translations.LOCALES / "ko" / "LC_MESSAGES" / "code" / f"{path.stem}.po")
+    kept = {m.id for m in catalogue if m.id == m.string}  # comments whose words are code, kept as they are
+    comments = [text for k, _ in code for _, _, text in code_comments.comments(k)]
+    english_comments = [c for c in comments if not re.search("[가-힣]", c) and c not in kept]
+    assert comments and not english_comments, f"English comments in the Korean edition's code: {english_comments[:3]}"
     assert all(not c.outputs for c in korean.cells if c.cell_type == "code")
     missing = []
     for cell in korean.cells:
@@ -147,6 +156,27 @@ def test_the_korean_learners_edition_is_the_english_one_in_korean(path):
     assert len(hangul) > 20 and not english_left, f"English prose left in the Korean edition: {english_left[:3]}"
     for figure in re.findall(r"\.\./book/figures/[\w.-]+\.svg", "".join(c.source for c in korean.cells)):
         assert figure.endswith(".ko.svg"), f"{figure}: the Korean edition shows the Korean drawing"
+
+
+def test_a_translated_comment_changes_the_comment_and_nothing_else():
+    source = (
+        "x = f(a, b)  # (B, T, D)\n"
+        "# BEGIN SOLUTION hint: call f\n"
+        "y = '# not a comment'    # the keys, then the values\n"
+        "# END SOLUTION\n"
+        "z = 1  # noqa: E731"
+    )
+    found = [text for _, _, text in code_comments.comments(source)]
+    assert found == ["call f", "the keys, then the values"], "shapes, markers and strings are not comments to translate"
+    korean = {"call f": "f를 부른다", "the keys, then the values": "키, 그다음 밸류"}
+    missing = []
+    translated = code_comments.translate_comments(source, korean, missing)
+    expected = source.replace("hint: call f", "hint: f를 부른다")
+    expected = expected.replace("# the keys, then the values", "# 키, 그다음 밸류")
+    assert translated == expected and not missing, "an exercise's marker stays English around its translated hint"
+    assert code_only(translated) == code_only(source)
+    assert code_comments.translate_comments(source, {}, missing) == source and sorted(missing) == sorted(found)
+    assert code_comments.comments('x = """not closed  # a string') == [], "code that is not Python stays as it is"
 
 
 def test_korean_diagrams_find_their_glyphs():

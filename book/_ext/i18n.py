@@ -1,6 +1,6 @@
 """What Sphinx's standard translation (gettext catalogues, `language: ko`) needs for this book.
 
-Sphinx extracts and translates the text nodes that carry their source. Four things in the book need help:
+Sphinx extracts and translates the text nodes that carry their source. Five things in the book need help:
 
 - sphinx-exercise's exercise titles: its directive builds the title node with neither a source nor a
   rawsource, so it is overridden to set them; its post-transform then flattens the title into a node the
@@ -16,6 +16,8 @@ Sphinx extracts and translates the text nodes that carry their source. Four thin
 
 - the chapters' interactive figures: stored outputs, which Sphinx does not translate; their words are
   in figures.po and drawn into the figure here.
+- the comments in the chapters' code cells, which Sphinx leaves in the code: they are in
+  code/<chapter>.po and put into the code here.
 
 And the themes' own words (buttons, tooltips, the search box): Sphinx and the themes ship Korean for
 most of them; locales/ko/LC_MESSAGES/sphinx.po and booktheme.po give the rest, the search box's text
@@ -33,6 +35,7 @@ from pathlib import Path
 import sphinx.io
 import sphinx.locale
 from babel.messages.pofile import read_po
+from code_comments import translate_comments
 from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.transforms import SphinxTransform
@@ -148,6 +151,25 @@ class TranslateInteractiveFigures(SphinxPostTransform):
             raw.replace(raw.children[0], nodes.Text(translated))
 
 
+class TranslateCodeComments(SphinxPostTransform):
+    """A chapter's code cells with their comments in the page's language, from code/<chapter>.po (book/
+    translations.py extracts them); the code itself is kept character for character (code_comments.py)."""
+
+    default_priority = 800
+
+    def run(self, **kwargs):
+        if (self.config.language or "en") == "en" or not self.env.docname.startswith("notebooks/"):
+            return
+        words = messages(self.app, f"code/{Path(self.env.docname).name}")
+        for cell in (node for node in self.document.findall(nodes.container) if "cell_input" in node["classes"]):
+            for block in cell.findall(nodes.literal_block):
+                code = block.astext()
+                translated = translate_comments(code, words, [])
+                if translated != code:
+                    block.rawsource = translated
+                    block.replace(block.children[0], nodes.Text(translated))
+
+
 # A tooltip or a label for screen readers, as written into a page.
 LABEL = re.compile(r'\b(?P<attribute>title|aria-label)="(?P<text>[^"]*)"')
 
@@ -194,6 +216,7 @@ def setup(app: Sphinx) -> dict:
     app.add_directive("exercise", TranslatableExerciseDirective, override=True)
     app.add_post_transform(ExposeSubtitlesToGettext)
     app.add_post_transform(TranslateInteractiveFigures)
+    app.add_post_transform(TranslateCodeComments)
     app.add_transform(RegisterTranslatedExercises)
     app.add_transform(KeepGeneratedUntranslated)
     app.connect("config-inited", configure_translation)
