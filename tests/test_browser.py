@@ -61,7 +61,15 @@ RAW_MATH = r"""() => [...document.querySelectorAll("span.math, div.math")]
     .map(e => e.textContent.slice(0, 60))"""
 # Text in Hangul, regular and bold: the first element of each kind shown on the page whose text has a
 # Hangul syllable.
-HANGUL_TEXT = ("h1", "article p", "article strong", ".bd-sidebar-primary a.current", "a.btn-language-switch")
+HANGUL_TEXT = (
+    "h1",
+    "article p",
+    "article strong",
+    ".bd-sidebar-primary a.current",
+    "a.btn-language-switch",
+    ".cell_input .c1",
+    ".cell_output pre",
+)  # a code comment, an output
 MARK_HANGUL = """selectors => selectors.filter(selector => {
     const element = [...document.querySelectorAll(selector)]
         .find(e => e.getClientRects().length && /[\uac00-\ud7a3]/.test(e.textContent));
@@ -173,11 +181,11 @@ def test_page_loads_offline_without_errors(open_page, name, edition):
     seen in both modes (the interactive figures are driven in both below)."""
     page = open_page(name if edition == "en" else f"{edition}/{name}", "light" if edition == "en" else "dark")
     assert page.evaluate("document.documentElement.lang") == edition
-    if edition == "ko":  # Hangul drawn with the font the book ships (this machine has no Hangul font of its own)
-        drawn = hangul_fonts(page)
-        assert drawn and all(any(font.startswith("Nanum") for font in fonts) for fonts in drawn.values()), (
-            f"ko/{name}: Hangul drawn without the book's Hangul font (boxes): {drawn}"
-        )
+    drawn = hangul_fonts(page)  # Hangul drawn with the font the book ships (this machine has no Hangul font of its own)
+    assert drawn or edition == "en", f"ko/{name}: no Hangul found on a Korean page"
+    assert all(any(font.startswith("Nanum") for font in fonts) for fonts in drawn.values()), (
+        f"{edition}/{name}: Hangul drawn without the book's Hangul font (boxes): {drawn}"
+    )
 
 
 def test_the_language_button_opens_the_same_page_in_the_other_edition(open_page):

@@ -4,8 +4,9 @@ The Korean edition is Hangul throughout, and the English one shows Hangul too (t
 terms, chapter 13's Korean prompts, the button to the Korean edition). A system without a Hangul font
 would draw boxes. The book ships NanumGothic, regular and bold, from the pinned koreanize-matplotlib
 (the font the figures use): book/_static/hangul.css puts it, for Hangul only, right after the system
-font, so a system font with Hangul of its own (macOS's) keeps drawing it. The fonts are written as WOFF, without
-the hinting editor's (VTT) source tables, whose empty TSI3 makes browsers reject the files.
+font, so a system font with Hangul of its own (macOS's) keeps drawing it, and after the monospace fonts,
+which have no Hangul, for the code's Korean comments and the outputs' Korean text. The fonts are written
+as WOFF, without the hinting editor's (VTT) source tables, whose empty TSI3 makes browsers reject the files.
 """
 
 from __future__ import annotations
