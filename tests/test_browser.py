@@ -59,8 +59,8 @@ PAGES = [*toc_files(), "search", "genindex"]
 RAW_MATH = r"""() => [...document.querySelectorAll("span.math, div.math")]
     .filter(e => !e.querySelector("mjx-container") || /\\[(\[]|\\begin\{/.test(e.textContent))
     .map(e => e.textContent.slice(0, 60))"""
-# Text in Hangul, regular and bold: the first element of each kind shown on the page whose text has a
-# Hangul syllable.
+# Text in Hangul, regular, bold and monospace (a code comment, an output): the first element of each kind
+# shown on the page whose text has a Hangul syllable.
 HANGUL_TEXT = (
     "h1",
     "article p",
@@ -69,7 +69,7 @@ HANGUL_TEXT = (
     "a.btn-language-switch",
     ".cell_input .c1",
     ".cell_output pre",
-)  # a code comment, an output
+)
 MARK_HANGUL = """selectors => selectors.filter(selector => {
     const element = [...document.querySelectorAll(selector)]
         .find(e => e.getClientRects().length && /[\uac00-\ud7a3]/.test(e.textContent));
