@@ -51,7 +51,7 @@ test-notebooks: install  ## nbval on every notebook only
 book: install  ## the online book from the notebooks' stored outputs, in English (_build/html) and Korean (_build/html/ko)
 	$(BIN)/python book/make_book.py
 
-translations: install  ## after an English change: update the Korean catalogues (locales/ko/), then translate what they flag
+translations: install  ## after an English change: update the Korean catalogues (locales/ko/) and compile the checkers' into the package; translate what they flag, then run it again
 	$(BIN)/python book/translations.py
 
 figures: install  ## the book's own drawings (book/make_figures.py) into book/figures/, in English and Korean

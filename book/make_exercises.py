@@ -9,8 +9,9 @@ and `solution-end` cells and everything between them go, except code cells with
 The Korean learner's edition, exercises_ko/<same name>.ipynb, is the same notebook with its markdown
 translated from the Korean book's catalogues (locales/ko/, book/translations.py) and its diagrams
 pointing at their Korean drawings. Its code cells are the English edition's with their comments in
-Korean (locales/ko/LC_MESSAGES/code/), the exercises' hints too, the code itself character for character;
-the checkers' messages are English in both. It sits beside exercises/ so that every relative path in
+Korean (locales/ko/LC_MESSAGES/code/), the exercises' hints too, and its checkers imported from
+`transformer_lab.checks.ko`, which names the learner's mistakes in Korean; the code is otherwise the
+English edition's, character for character. It sits beside exercises/ so that every relative path in
 the chapters (figures, other chapters, the example scripts) works from both.
 
 `--check` writes nothing and exits 1, naming the files, if either edition differs from what it would write.
@@ -47,14 +48,16 @@ BANNER = {
 > `notebooks/{name}` by `make exercises`; the book shows the same chapter with its solutions.""",
     "ko": """\
 > **학습자용 판**: "{title}" 장. 장 끝의 연습 문제는 각각 `NotImplementedError`를 일으키는 빈 코드로
-> 되어 있다. 코드를 채운 뒤 그 아래의 확인 셀을 실행하라(확인 함수의 메시지는 영어로 나온다). 이 파일은
-> `make exercises`가 `notebooks/{name}`와 한국어 카탈로그에서 만든다. 책은 같은 장을 풀이와 함께 보여 준다.""",
+> 되어 있다. 코드를 채운 뒤 그 아래의 확인 셀을 실행하라. 확인 함수는 `transformer_lab.checks.ko`에서
+> 가져오므로 틀린 곳을 한국어로 짚어 준다. 이 파일은 `make exercises`가 `notebooks/{name}`와 한국어
+> 카탈로그에서 만든다. 책은 같은 장을 풀이와 함께 보여 준다.""",
 }
 EXERCISE_HEADING = {"en": "Exercise", "ko": "연습"}
 DIAGRAM = re.compile(r"(?P<path>\.\./book/figures/[\w-]+)\.svg")
 
 
 YOUR_CODE = {"en": "Your code here. Hint: ", "ko": "여기에 코드를 쓰세요. 힌트: "}  # a stub's message, then its hint
+CHECKERS = re.compile(r"^(?P<indent>[ \t]*)from transformer_lab\.checks import ", re.M)  # the checkers, in English
 
 
 def stub_out(source: str, language: str = "en") -> str:
@@ -87,9 +90,9 @@ def drawing(path: str, language: str) -> str | None:
 
 
 def translated(chapter: nbformat.NotebookNode, name: str, language: str) -> nbformat.NotebookNode:
-    """The chapter with its markdown and its code's comments in `language` (from the book's catalogues) and
-    its diagrams drawn in it; the code and outputs as they are. Messages not yet translated stay English and
-    are reported."""
+    """The chapter with its markdown and its code's comments in `language` (from the book's catalogues), its
+    diagrams drawn in it and its checkers speaking it (transformer_lab.checks.<language>); the rest of the code
+    and the outputs as they are. Messages not yet translated stay English and are reported."""
     messages, missing = translations.catalogue(f"notebooks/{Path(name).stem}", language), []
     comments = translations.catalogue(f"code/{Path(name).stem}", language)
     chapter = nbformat.from_dict(chapter)  # a copy
@@ -99,6 +102,7 @@ def translated(chapter: nbformat.NotebookNode, name: str, language: str) -> nbfo
             cell.source = DIAGRAM.sub(lambda m: drawing(m["path"], language) or m[0], cell.source)
         elif cell.cell_type == "code":
             cell.source = translate_comments(cell.source, comments, missing)
+            cell.source = CHECKERS.sub(rf"\g<indent>from transformer_lab.checks.{language} import ", cell.source)
     if missing:
         print(f"{name}: {len(missing)} messages not yet in {language} (make translations)", file=sys.stderr)
     return chapter

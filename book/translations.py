@@ -4,11 +4,13 @@ them, and update them after the English changed: `make translations` (or `python
 Sphinx's gettext builder extracts every message of the book (a paragraph, heading, list item, table cell,
 caption, alt text or exercise title, with its line breaks turned into spaces), one catalogue per page;
 book/make_figures.py lists the diagrams' labels (diagrams.po), and the interactive figures' stored outputs
-give their titles (figures.po), and the chapters' code cells their comments (code/<chapter>.po); and
-sphinx-intl merges them into the
-catalogues: a new message comes in untranslated, a changed one keeps its
-old translation marked fuzzy, and a removed one goes. The translator then fills in what the update
-flagged; the tests fail while any message is untranslated or fuzzy.
+give their titles (figures.po), the chapters' code cells their comments (code/<chapter>.po), and the
+exercise checkers their messages (checks/<module>.po, from transformer_lab/checks/); and sphinx-intl
+merges them into the catalogues: a new message comes in untranslated, a changed one keeps its old
+translation marked fuzzy, and a removed one goes. The translator then fills in what the update flagged;
+the tests fail while any message is untranslated or fuzzy. The checkers' translations are compiled into
+the package (transformer_lab/locales/<language>/LC_MESSAGES/checks.mo), where `transformer_lab.checks.ko`
+reads them: `make translations` compiles them again after the translator's work.
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import make_book
 from _ext.code_comments import comments
 from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_file
+from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 from markdown_it.token import Token
 from myst_parser.config.main import MdParserConfig
@@ -30,6 +35,10 @@ from myst_parser.parsers.mdit import create_md_parser
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ROOT / "locales"
 EXTRACTED = ROOT / "_build" / "i18n"  # the gettext build: _build/i18n/_build/gettext/<page>.pot
+CHECKS = ROOT / "transformer_lab" / "checks"
+# What the checkers show a learner: tr("...") and N_("...") (transformer_lab/checks/engine.py), and the first
+# argument of Mistake(hint, impl) and Case(label, inputs).
+CHECKS_KEYWORDS = {"tr": None, "N_": None, "Mistake": (1,), "Case": (1,)}
 
 # The book's MyST syntax (_config.yml's parse.myst_enable_extensions), to find a markdown cell's blocks.
 MARKDOWN = create_md_parser(
@@ -45,12 +54,13 @@ WITH_TEXT = {"exercise", "figure", "note", "tip", "warning", "important", "admon
 
 # What a translation keeps exactly as the English has it: MyST roles, inline code, math, link targets, HTML.
 KEPT = [
-    r"\{[a-z:-]+\}`[^`]*`",  # roles: {numref}`fig-05-rope`, {glue:text}`key`, {doc}`...`
+    r"(?<!`)\{[a-z:-]+\}`[^`]*`",  # roles: {numref}`fig-05-rope`, {glue:text}`key`, {doc}`...`
     r"`[^`]+`",  # inline code (after the roles)
     r"\$\$.+?\$\$",  # display math
     r"(?<!\$)\$[^$]+\$(?!\$)",  # inline math
     r"\]\([^)]*\)",  # link targets
     r"<[a-zA-Z/][^>]*>",  # HTML tags and autolinks
+    r"\{\w+\}",  # the fields a checker's message fills in: {name}, {count}
 ]
 
 
@@ -182,6 +192,15 @@ def write_extra_templates(templates: Path) -> None:
     for name, catalogue in (("diagrams", labels), ("figures", words)):
         with (templates / f"{name}.pot").open("wb") as file:
             write_po(file, catalogue, omit_header=False, width=100)
+    (templates / "checks").mkdir(exist_ok=True)
+    for module in sorted(CHECKS.glob("*.py")):
+        found = Catalog(project="Transformer Lab", fuzzy=False)
+        for _, text, _, _ in extract_from_file("python", module, keywords=CHECKS_KEYWORDS):
+            if text:
+                found.add(text, flags=["python-brace-format"] if re.search(r"\{\w+\}", text) else [])
+        if len(found):
+            with (templates / "checks" / f"{module.stem}.pot").open("wb") as file:
+                write_po(file, found, omit_header=False, width=100)
     (templates / "code").mkdir(exist_ok=True)
     for chapter in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         code = Catalog(project="Transformer Lab", fuzzy=False)
@@ -209,6 +228,33 @@ def update(language: str = "ko") -> None:
                 write_po(file, messages, width=76, ignore_obsolete=True)
 
 
+UNDATED = datetime(2026, 1, 1, tzinfo=UTC)  # the compiled catalogue changes only when a message does
+
+
+def compile_checks(language: str = "ko") -> Path:
+    """The checkers' translated messages (checks/*.po) compiled into the package, for
+    `transformer_lab.checks.<language>`; untranslated and fuzzy messages stay English. Returns the .mo's path."""
+    merged = Catalog(language, project="Transformer Lab", fuzzy=False, creation_date=UNDATED, revision_date=UNDATED)
+    for path in sorted((LOCALES / language / "LC_MESSAGES" / "checks").glob("*.po")):
+        for message in read(path):
+            if message.id and message.string and not message.fuzzy:
+                merged.add(message.id, message.string)
+    compiled = ROOT / "transformer_lab" / "locales" / language / "LC_MESSAGES" / "checks.mo"
+    compiled.parent.mkdir(parents=True, exist_ok=True)
+    with compiled.open("wb") as file:
+        write_mo(file, merged)
+    return compiled
+
+
+def read(path: Path) -> Catalog:
+    with path.open("rb") as file:
+        return read_po(file)
+
+
 if __name__ == "__main__":
     update()
-    print("catalogues updated: translate the new (empty) and fuzzy messages in locales/ko/LC_MESSAGES/")
+    compile_checks()
+    print(
+        "catalogues updated: translate the new (empty) and fuzzy messages in locales/ko/LC_MESSAGES/, then run "
+        "`make translations` again to compile the checkers' messages into the package"
+    )

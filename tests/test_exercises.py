@@ -103,7 +103,7 @@ def _errors(cell) -> list:
 @pytest.mark.parametrize("path", CHAPTERS, ids=[p.stem for p in CHAPTERS])
 def test_solutions_pass_and_stubs_fail_their_checkers(path):
     """In a kernel that ran only the set-up cell: each solution passes its checker, and each stub of both
-    learner's editions (English and Korean) fails it."""
+    learner's editions (English and Korean) fails the checker of its edition, which says so in its language."""
     chapter = nbformat.read(path, as_version=4)
     implement = [ex for ex in exercises(chapter) if ex.kind == "Implement it"]
     if not implement:
@@ -113,19 +113,26 @@ def test_solutions_pass_and_stubs_fail_their_checkers(path):
     editions = []
     for folder in EDITIONS:
         learner = nbformat.read(ROOT / folder / path.name, as_version=4)
-        stub_cells = [c for c in learner.cells if c.cell_type == "code" and STUB.search(c.source)]
+        code = [c for c in learner.cells if c.cell_type == "code"]
+        code.append(None)  # after the last cell
+        stub_cells = [(c, code[n + 1]) for n, c in enumerate(code[:-1]) if STUB.search(c.source)]  # (stub, next cell)
         assert len(stub_cells) == len(solutions), f"{folder}/{path.name}: {len(stub_cells)} stubs for {len(solutions)}"
         stubs = {ex.label: stub for (ex, _), stub in zip(solutions, stub_cells) if ex.kind == "Implement it"}
-        assert all("# BEGIN SOLUTION" not in stub.source for stub in stubs.values())
+        assert all("# BEGIN SOLUTION" not in stub.source for stub, _ in stubs.values())
         editions.append(stubs)
 
     setup = next(c for c in chapter.cells if c.cell_type == "code")
     cells = [setup]
     for ex in implement:
         cells += [marked(ex)[0], ex.after]
-    for stubs in editions:
+    for language, stubs in zip(("en", "ko"), editions):
         for ex in implement:
-            cells += [stubs[ex.label], ex.after]
+            stub, check = stubs[ex.label]
+            checkers = "transformer_lab.checks " if language == "en" else f"transformer_lab.checks.{language} "
+            assert check.source == ex.after.source.replace("transformer_lab.checks ", checkers), (
+                f"{ex.label}: the check under the {language} stub is not the chapter's, in its language"
+            )
+            cells += [stub, check]
     run = nbformat.v4.new_notebook(metadata=chapter.metadata)
     run.cells = [nbformat.v4.new_code_cell(c.source) for c in cells]
     NotebookClient(
@@ -137,8 +144,13 @@ def test_solutions_pass_and_stubs_fail_their_checkers(path):
         assert not _errors(solution), f"{ex.label}: the solution cell raised {_errors(solution)}"
         assert not _errors(check), f"{ex.label}: the solution fails its checker: {_errors(check)[0].evalue}"
         assert _outputs_text(check).startswith("✓ "), f"{ex.label}: the checker printed {_outputs_text(check)!r}"
-    for ex, stub, check in zip(implement * len(editions), run.cells[1 + 2 * n :: 2], run.cells[2 + 2 * n :: 2]):
+    languages = [language for language in ("en", "ko") for _ in implement]
+    for ex, language, stub, check in zip(
+        implement * len(editions), languages, run.cells[1 + 2 * n :: 2], run.cells[2 + 2 * n :: 2]
+    ):
         assert not _errors(stub), f"{ex.label}: defining the stub raised {_errors(stub)}"
         failures = _errors(check)
         assert failures and failures[0].ename == "AssertionError", f"{ex.label}: the stub passed its checker"
-        assert "not implemented yet" in failures[0].evalue, failures[0].evalue
+        message = failures[0].evalue
+        assert "NotImplementedError" in message, message
+        assert "not implemented yet" in message if language == "en" else re.search("[가-힣]", message), message

@@ -4,7 +4,9 @@
   translated and none fuzzy: an English change lands only with its Korean;
 - a translation keeps the English's code, math, roles and links;
 - each glossary term is translated the glossary's way everywhere;
-- the Korean learner's edition has the English edition's code, its comments in Korean, and no English prose;
+- the Korean learner's edition has the English edition's code, its comments in Korean, checkers that speak
+  Korean, and no English prose;
+- the checkers' Korean messages compiled into the package are the catalogues' (checks/*.po);
 - the Korean diagrams find a glyph for every character.
 
 The built Korean book is tested with the English one in test_book.py and test_browser.py.
@@ -139,8 +141,15 @@ def test_the_korean_learners_edition_is_the_english_one_in_korean(path):
     assert [(c.cell_type, c.metadata) for c in korean.cells] == [(c.cell_type, c.metadata) for c in english.cells]
     code = [(k.source, e.source) for k, e in zip(korean.cells, english.cells) if e.cell_type == "code"]
     stub = re.compile(r"raise NotImplementedError\(.*\)")  # its message: "Your code here. Hint: ..." in Korean
-    same = [code_only(stub.sub("raise", k)) == code_only(stub.sub("raise", e)) for k, e in code]
-    assert all(same), "the code is the English edition's, but for its comments and the stubs' messages"
+    korean_checkers = [k for k, _ in code if "from transformer_lab.checks.ko import " in k]
+    english_checkers = [k for k, _ in code if "from transformer_lab.checks import " in k]
+    assert not english_checkers and len(korean_checkers) == sum("transformer_lab.checks" in e for _, e in code)
+    same = [
+        code_only(stub.sub("raise", k).replace("transformer_lab.checks.ko ", "transformer_lab.checks "))
+        == code_only(stub.sub("raise", e))
+        for k, e in code
+    ]
+    assert all(same), "the code is the English edition's, but for its comments, the stubs' messages and the checkers"
     catalogue = read(translations.LOCALES / "ko" / "LC_MESSAGES" / "code" / f"{path.stem}.po")
     kept = {m.id for m in catalogue if m.id == m.string}  # comments whose words are code, kept as they are
     comments = [text for k, _ in code for _, _, text in code_comments.comments(k)]
@@ -190,3 +199,19 @@ def test_korean_diagrams_find_their_glyphs():
             plt.close(fig)
     missing = [str(w.message) for w in caught if "missing from font" in str(w.message)]
     assert not missing, missing[:5]
+
+
+def test_the_package_speaks_the_catalogues_korean():
+    """transformer_lab.checks.ko reads the compiled catalogue in the package: it holds every translation of
+    checks/*.po, and nothing else (`make translations` compiles it)."""
+    from babel.messages.mofile import read_mo
+
+    with (ROOT / "transformer_lab" / "locales" / "ko" / "LC_MESSAGES" / "checks.mo").open("rb") as file:
+        compiled = {m.id: m.string for m in read_mo(file) if m.id}
+    translated: dict[str, str] = {}
+    for path in sorted((translations.LOCALES / "ko" / "LC_MESSAGES" / "checks").glob("*.po")):
+        for m in read(path):
+            if m.id and m.string and not m.fuzzy:
+                assert translated.setdefault(m.id, m.string) == m.string, f"{m.id[:60]!r} has two translations"
+    assert len(translated) > 300
+    assert compiled == translated, "the package's Korean checkers are out of date: run `make translations`"

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import torch
 
 from ..attention import causal_mask, padding_mask, scaled_dot_product_attention
-from .engine import NEG_INF, Case, Mistake, call, checker, expect_function, lengths_mask, randn, run_cases
+from .engine import N_, NEG_INF, Case, Mistake, call, checker, expect_function, lengths_mask, randn, run_cases
 
 
 def attend(q, k, v, mask=None, *, scale=None, dim=-1, fill=NEG_INF, invert=False, after_softmax=False):
@@ -23,7 +23,7 @@ def attend(q, k, v, mask=None, *, scale=None, dim=-1, fill=NEG_INF, invert=False
     return weights @ v, weights
 
 
-_WRONG_SOFTMAX_AXIS = (
+_WRONG_SOFTMAX_AXIS = N_(
     "Your output matches attention with the softmax over the wrong axis (the queries or the "
     "heads). Each query's weights over the keys must sum to 1: softmax(scores, dim=-1)."
 )
@@ -155,7 +155,7 @@ def check_causal_mask(fn: Callable) -> None:
     """fn(T) -> (T, T) bool, True where query t may attend to key s (s <= t)."""
     name = "causal_mask"
     expect_function(name, fn)
-    cases = [Case("", dict(T=T)) for T in (5, 1, 3, 8)]
+    cases = [Case(inputs=dict(T=T)) for T in (5, 1, 3, 8)]
     run_cases(name, fn, causal_mask, cases, call, CAUSAL_MASK_MISTAKES, fields=("mask",))
 
 

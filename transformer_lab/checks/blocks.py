@@ -9,7 +9,7 @@ import torch
 from ..attention import causal_mask
 from ..decoder import DecoderLayer
 from ..encoder import EncoderLayer
-from .engine import Case, Mistake, checker, expect_class, lengths_mask, module_run, randn, run_cases
+from .engine import N_, Case, Mistake, checker, expect_class, lengths_mask, module_run, randn, run_cases
 
 
 def _post_ln(x, sublayer, norm):
@@ -80,19 +80,19 @@ class _EncoderNorm1Twice(_WrittenEncoderLayer):
         return self.step(x, self.feed_forward, self.norm1)
 
 
-_LN_SWAPPED = (
+_LN_SWAPPED = N_(
     "Your output matches post-LN and pre-LN swapped. norm_first=False (post-LN, the 2017 paper): "
     "x = norm(x + sublayer(x)); norm_first=True (pre-LN): x = x + sublayer(norm(x))."
 )
-_NO_RESIDUAL = (
+_NO_RESIDUAL = N_(
     "Your output matches the layer WITHOUT its residual connections: add each sublayer's input back, x + sublayer(...)."
 )
-_RESIDUAL_NORMALISED = (
+_RESIDUAL_NORMALISED = N_(
     "Your output matches pre-LN with the LayerNorm applied to the residual stream itself "
     "(h = norm(x); x = h + sublayer(h)). In pre-LN only the sublayer's input is normalised: "
     "x = x + sublayer(norm(x))."
 )
-_SUM_NORMALISED = (
+_SUM_NORMALISED = N_(
     "Your output matches pre-LN with the LayerNorm ALSO applied to the residual sum, "
     "norm(x + sublayer(norm(x))). Pre-LN leaves the sum alone: x = x + sublayer(norm(x))."
 )

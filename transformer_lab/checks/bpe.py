@@ -7,7 +7,7 @@ from collections.abc import Callable
 import torch
 
 from ..bpe import merge
-from .engine import Case, Explained, Mistake, checker, expect_function, kind, run_cases
+from .engine import Case, Explained, Mistake, checker, expect_function, kind, run_cases, tr
 
 
 def _merge(ids, pair, new_id, *, step=2, first_only=False, keep_last=True, reversed_too=False):
@@ -70,10 +70,14 @@ def _merge_run(fn: Callable, case: Case) -> tuple[torch.Tensor, torch.Tensor]:
     if isinstance(out, (list, tuple)):
         not_int = [i for i in out if not isinstance(i, int)]
         if not_int:
-            raise Explained(f"Your merge returned a {type(out).__name__} holding {not_int[0]!r}; ids are ints.")
+            raise Explained(
+                tr("Your merge returned a {type} holding {item}; ids are ints.").format(
+                    type=type(out).__name__, item=repr(not_int[0])
+                )
+            )
         out = torch.tensor(out, dtype=torch.long)
     elif out is not None and not isinstance(out, torch.Tensor):
-        raise Explained(f"Your merge returned {kind(out)}; return a list of ints, the merged ids.")
+        raise Explained(tr("Your merge returned {what}; return a list of ints, the merged ids.").format(what=kind(out)))
     return out, torch.tensor(ids, dtype=torch.long)
 
 

@@ -1,14 +1,24 @@
 """The engine of every checker: run the cases, compare with the reference, name a known mistake.
 
 Its public names are the shared helpers of the checker modules; the underscored ones are its own.
+
+Every message speaks the learner's language: English, or Korean when the checker is imported from
+`transformer_lab.checks.ko`. A message is written in English inside `tr(...)`, with `{fields}` filled
+in by `.format` after the translation, and the Korean comes from the catalogue
+`transformer_lab/locales/ko/LC_MESSAGES/checks.mo` (compiled from `locales/ko/LC_MESSAGES/checks/*.po`
+by `make translations`). A hint or a case label is written plainly in `Mistake(...)` or `Case(...)`,
+or inside `N_(...)` where it is kept in a constant, and translated when it is shown.
 """
 
 from __future__ import annotations
 
 import functools
+import gettext
 import math
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -17,13 +27,47 @@ from torch import nn
 ATOL, RTOL = 1e-5, 1e-4  # float32: |yours - expected| <= ATOL + RTOL * |expected|
 NEG_INF = float("-inf")
 
+LANGUAGE: ContextVar[str] = ContextVar("LANGUAGE", default="en")  # the running checker's; set by `speaking`
+LOCALES = Path(__file__).resolve().parent.parent / "locales"
+
+
+def tr(message: str) -> str:
+    """message in the running checker's language (itself where the catalogue has no translation)."""
+    language = LANGUAGE.get()
+    return message if language == "en" or not message else _catalogue(language).gettext(message)
+
+
+def N_(message: str) -> str:
+    """Mark a message kept in a constant for the catalogue; `tr` translates it where it is shown."""
+    return message
+
+
+@functools.cache
+def _catalogue(language: str) -> gettext.NullTranslations:
+    return gettext.translation("checks", localedir=LOCALES, languages=[language])
+
+
+def speaking(language: str, check: Callable[[Any], None]) -> Callable[[Any], None]:
+    """The checker `check` with its messages in `language` ("ko"): what `transformer_lab.checks.ko` gives."""
+    _catalogue(language)  # fail here, on import, if the package has no catalogue for the language
+
+    @functools.wraps(check)
+    def wrapped(candidate) -> None:
+        token = LANGUAGE.set(language)
+        try:
+            check(candidate)
+        finally:
+            LANGUAGE.reset(token)
+
+    return wrapped
+
 
 @dataclass(frozen=True)
 class Case:
     """One input. `inputs` are the call's arguments, passed positionally in this order."""
 
-    label: str  # what kind of input, e.g. "cross-attention, padding mask"
-    inputs: dict[str, Any]
+    label: str = ""  # what kind of input, e.g. "cross-attention, padding mask"; none where the inputs say it all
+    inputs: dict[str, Any] = field(default_factory=dict)
     init: dict[str, Any] = field(default_factory=dict)  # constructor keyword arguments, for a class
 
 
@@ -81,10 +125,18 @@ def run_cases(
         problem = _compare(got, expected, fields, optional)
         if problem is not None:
             hint = _diagnose(got, case, run, mistakes, fields, optional)
-            where = f"{name} is not right yet. Case {n} of {len(cases)}: {describe(case)}."
-            raise Explained(f"{where}\n{hint}\n(In detail: {problem})" if hint else f"{where}\n{problem}")
+            where = not_right_yet(name, n, len(cases), case)
+            detail = tr("(In detail: {problem})").format(problem=problem)
+            raise Explained(f"{where}\n{hint}\n{detail}" if hint else f"{where}\n{problem}")
     if announce:
-        print(f"✓ {name}: correct on {len(cases)} cases")
+        print(tr("✓ {name}: correct on {count} cases").format(name=tr(name), count=len(cases)))
+
+
+def not_right_yet(name: str, n: int, total: int, case: Case) -> str:
+    """The first line of a failure: which checker, which case of how many, and that case in words."""
+    return tr("{name} is not right yet. Case {n} of {total}: {case}.").format(
+        name=tr(name), n=n, total=total, case=describe(case)
+    )
 
 
 def run_candidate(name: str, run: Run, candidate, case: Case):
@@ -96,17 +148,25 @@ def run_candidate(name: str, run: Run, candidate, case: Case):
         raise
     except NotImplementedError:
         raise Explained(
-            f"{name} is not implemented yet (your code raised NotImplementedError). "
-            "Fill in the exercise, then run this check again."
+            tr(
+                "{name} is not implemented yet (your code raised NotImplementedError). "
+                "Fill in the exercise, then run this check again."
+            ).format(name=tr(name))
         ) from None
     except Exception as err:
-        raise Explained(f"Your {name} raised {type(err).__name__}: {err}\non input {describe(case)}") from err
+        raise Explained(
+            tr("Your {name} raised {error}: {message}\non input {case}").format(
+                name=tr(name), error=type(err).__name__, message=err, case=describe(case)
+            )
+        ) from err
     for arg, before in case.inputs.items():
         if isinstance(before, torch.Tensor) and not torch.equal(before, copies.inputs[arg]):
             raise Explained(
-                f"Your {name} changed its input `{arg}` in place (on input {describe(case)}). "
-                "Leave the inputs as they are: use out-of-place operations (x = x / s, masked_fill) "
-                "rather than in-place ones (x /= s, masked_fill_), or work on a copy."
+                tr(
+                    "Your {name} changed its input `{arg}` in place (on input {case}). "
+                    "Leave the inputs as they are: use out-of-place operations (x = x / s, masked_fill) "
+                    "rather than in-place ones (x /= s, masked_fill_), or work on a copy."
+                ).format(name=tr(name), arg=arg, case=describe(case))
             )
     return got
 
@@ -129,7 +189,7 @@ def _diagnose(got, case: Case, run: Run, mistakes: list[Mistake], fields, option
         except Exception:  # a mistake that cannot even run on this input is not the one made here
             continue
         if _compare(got, buggy, fields, optional, equal_nan=True) is None:
-            return mistake.hint
+            return tr(mistake.hint)
     return None
 
 
@@ -138,7 +198,9 @@ def _compare(got, expected, fields, optional=(), equal_nan=False) -> str | None:
     if len(fields) == 1:
         return _compare_tensor(fields[0], got, expected, equal_nan)
     if not isinstance(got, (tuple, list)) or len(got) != len(fields):
-        return f"your code returned {kind(got)}; it should return a tuple ({', '.join(fields)})."
+        return tr("your code returned {what}; it should return a tuple ({fields}).").format(
+            what=kind(got), fields=", ".join(fields)
+        )
     for name, g, e in zip(fields, got, expected):
         if g is None and name in optional:
             continue
@@ -150,35 +212,50 @@ def _compare(got, expected, fields, optional=(), equal_nan=False) -> str | None:
 
 def _compare_tensor(name: str, got, expected: torch.Tensor, equal_nan: bool = False) -> str | None:
     if not isinstance(got, torch.Tensor):
-        forgot = " Did you forget to `return` it?" if got is None else ""
-        return f"`{name}` is {kind(got)}, not a torch.Tensor.{forgot}"
+        if got is None:
+            return tr("`{name}` is None, not a torch.Tensor. Did you forget to `return` it?").format(name=name)
+        return tr("`{name}` is {what}, not a torch.Tensor.").format(name=name, what=kind(got))
     if got.shape != expected.shape:
-        return f"`{name}` has shape {tuple(got.shape)}; expected {tuple(expected.shape)}."
+        return tr("`{name}` has shape {shape}; expected {expected}.").format(
+            name=name, shape=tuple(got.shape), expected=tuple(expected.shape)
+        )
     if got.dtype != expected.dtype:
-        return f"`{name}` has dtype {got.dtype}; expected {expected.dtype}."
+        return tr("`{name}` has dtype {dtype}; expected {expected}.").format(
+            name=name, dtype=got.dtype, expected=expected.dtype
+        )
     if not expected.is_floating_point():
         wrong = got != expected
         if not wrong.any():
             return None
         i = _first(wrong)
-        return (
-            f"`{name}` differs at {int(wrong.sum())} of {wrong.numel()} positions; the first is index {i}: "
-            f"yours {got[i].item()}, expected {expected[i].item()}."
+        return tr(
+            "`{name}` differs at {count} of {total} positions; the first is index {index}: "
+            "yours {yours}, expected {expected}."
+        ).format(
+            name=name,
+            count=int(wrong.sum()),
+            total=wrong.numel(),
+            index=i,
+            yours=got[i].item(),
+            expected=expected[i].item(),
         )
     close = torch.isclose(got, expected, rtol=RTOL, atol=ATOL, equal_nan=equal_nan)
     if close.all():
         return None
     nan = got.isnan() & ~expected.isnan()
     if nan.any():
-        return f"`{name}` contains NaN at {int(nan.sum())} of {nan.numel()} positions (the first: {_first(nan)})."
+        return tr("`{name}` contains NaN at {count} of {total} positions (the first: {index}).").format(
+            name=name, count=int(nan.sum()), total=nan.numel(), index=_first(nan)
+        )
     diff = (got.double() - expected.double()).abs().masked_fill(close, 0.0).nan_to_num(math.inf, math.inf)
     i = _first(diff == diff.max())
+    values = dict(name=name, index=i, yours=f"{got[i].item():.6g}", expected=f"{expected[i].item():.6g}")
     if diff.max() == math.inf:
-        return f"`{name}` differs at index {i}: yours {got[i].item():.6g}, expected {expected[i].item():.6g}."
-    return (
-        f"`{name}` differs from the expected values by up to {diff.max().item():.3g} (max abs difference, "
-        f"at index {i}: yours {got[i].item():.6g}, expected {expected[i].item():.6g})."
-    )
+        return tr("`{name}` differs at index {index}: yours {yours}, expected {expected}.").format(**values)
+    return tr(
+        "`{name}` differs from the expected values by up to {largest} (max abs difference, "
+        "at index {index}: yours {yours}, expected {expected})."
+    ).format(largest=f"{diff.max().item():.3g}", **values)
 
 
 def _first(where: torch.Tensor) -> tuple[int, ...]:
@@ -190,10 +267,10 @@ def kind(x) -> str:
     if x is None:
         return "None"
     if isinstance(x, torch.Tensor):
-        return f"a Tensor of shape {tuple(x.shape)}"
+        return tr("a Tensor of shape {shape}").format(shape=tuple(x.shape))
     if isinstance(x, (tuple, list)):
-        return f"a {type(x).__name__} of {len(x)} items"
-    return f"a {type(x).__name__}"
+        return tr("a {type} of {count} items").format(type=type(x).__name__, count=len(x))
+    return tr("a {type}").format(type=type(x).__name__)
 
 
 def describe(case: Case) -> str:
@@ -205,11 +282,12 @@ def describe(case: Case) -> str:
         elif isinstance(x, torch.Tensor):
             parts.append(f"{name} {tuple(x.shape)}" + ("" if x.dtype == torch.float32 else f" {x.dtype}"))
         elif isinstance(x, nn.Module):
-            parts.append(f"{name}: a small seeded {type(x).__name__}")
+            parts.append(tr("{name}: a small seeded {type}").format(name=name, type=type(x).__name__))
         else:
             parts.append(f"{name}={x!r}")
-    built = f"; built with {', '.join(f'{k}={v!r}' for k, v in case.init.items())}" if case.init else ""
-    return f"{case.label} ({', '.join(parts)}{built})" if case.label else f"{', '.join(parts)}{built}"
+    arguments = ", ".join(f"{k}={v!r}" for k, v in case.init.items())
+    built = tr("; built with {arguments}").format(arguments=arguments) if case.init else ""
+    return f"{tr(case.label)} ({', '.join(parts)}{built})" if case.label else f"{', '.join(parts)}{built}"
 
 
 def call(fn: Callable, case: Case):
@@ -248,13 +326,19 @@ def build(cls, init: dict[str, Any], state: dict[str, torch.Tensor]) -> nn.Modul
     except NotImplementedError:
         raise
     except Exception as err:
-        raise Explained(f"Building your class as {cls.__name__}({args}) raised {type(err).__name__}: {err}") from err
+        raise Explained(
+            tr("Building your class as {call} raised {error}: {message}").format(
+                call=f"{cls.__name__}({args})", error=type(err).__name__, message=err
+            )
+        ) from err
     try:
         module.load_state_dict(state)
     except RuntimeError as err:
         raise Explained(
-            f"Your {cls.__name__}'s parameters are not named like the package's, so the checker cannot copy "
-            f"the reference weights in. Keep these names: {', '.join(state)}.\n{err}"
+            tr(
+                "Your {cls}'s parameters are not named like the package's, so the checker cannot copy "
+                "the reference weights in. Keep these names: {names}.\n{error}"
+            ).format(cls=cls.__name__, names=", ".join(state), error=err)
         ) from None
     return module.eval()
 
@@ -262,14 +346,25 @@ def build(cls, init: dict[str, Any], state: dict[str, torch.Tensor]) -> nn.Modul
 def expect_function(name: str, candidate) -> None:
     """Fail, in words, unless candidate is a function (a callable that is not a class)."""
     if isinstance(candidate, type) or not callable(candidate):
-        raise Explained(f"{name}: pass your function itself, e.g. check(my_function), not {kind(candidate)}.")
+        raise Explained(
+            tr("{name}: pass your function itself, e.g. check(my_function), not {what}.").format(
+                name=tr(name), what=kind(candidate)
+            )
+        )
 
 
 def expect_class(name: str, candidate, base: type[nn.Module]) -> None:
     """Fail, in words, unless candidate is a class that subclasses base."""
     if not (isinstance(candidate, type) and issubclass(candidate, base)):
-        wanted = "an nn.Module class" if base is nn.Module else f"a subclass of tl.{base.__name__}"
-        raise Explained(f"{name}: pass your class itself, {wanted}, e.g. check(MyClass), not {kind(candidate)}.")
+        if base is nn.Module:
+            wanted = tr("an nn.Module class")
+        else:
+            wanted = tr("a subclass of {base}").format(base=f"tl.{base.__name__}")
+        raise Explained(
+            tr("{name}: pass your class itself, {wanted}, e.g. check(MyClass), not {what}.").format(
+                name=tr(name), wanted=wanted, what=kind(candidate)
+            )
+        )
 
 
 def randn(g: torch.Generator, *shape: int, scale: float = 1.0) -> torch.Tensor:

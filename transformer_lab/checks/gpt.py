@@ -13,6 +13,7 @@ from ..multi_head import KVCache
 from ..positional import RotaryEmbedding
 from ..training import cross_entropy_loss
 from .engine import (
+    N_,
     Case,
     Explained,
     Mistake,
@@ -25,6 +26,7 @@ from .engine import (
     module_run,
     randn,
     run_cases,
+    tr,
 )
 
 
@@ -104,9 +106,9 @@ def check_next_token_loss(fn: Callable) -> None:
     g = torch.Generator().manual_seed(11)
     cases = []
     for label, (B, T, V) in {
-        "batch of 2": (2, 5, 7),
-        "batch of 3, vocabulary 11": (3, 4, 11),
-        "batch of 1, two tokens: one prediction": (1, 2, 6),
+        N_("batch of 2"): (2, 5, 7),
+        N_("batch of 3, vocabulary 11"): (3, 4, 11),
+        N_("batch of 1, two tokens: one prediction"): (1, 2, 6),
     }.items():
         tokens = torch.randint(0, V, (B, T), generator=g)
         cases.append(Case(label, dict(logits=randn(g, B, T, V, scale=2.0), tokens=tokens)))
@@ -224,8 +226,10 @@ def check_gpt_block(cls: type[Block]) -> None:
     name = "Block"
     if not (isinstance(cls, type) and issubclass(cls, Block)):  # Block is not exported as tl.Block: say where it is
         raise Explained(
-            f"{name}: pass your class itself, a subclass of transformer_lab.gpt.Block, "
-            f"e.g. check_gpt_block(MyBlock), not {kind(cls)}."
+            tr(
+                "{name}: pass your class itself, a subclass of transformer_lab.gpt.Block, "
+                "e.g. check_gpt_block(MyBlock), not {what}."
+            ).format(name=name, what=kind(cls))
         )
     g = torch.Generator().manual_seed(12)
     cases = [
@@ -243,7 +247,11 @@ def check_gpt_block(cls: type[Block]) -> None:
     ]
     run_cases(name, cls, Block, cases, module_run(Block), GPT_BLOCK_MISTAKES, announce=False)
     _check_hand_off(name, cls, g)
-    print(f"✓ {name}: correct on {len(cases)} cases, and passes rotary, kv_cache and is_causal on to self.attn")
+    print(
+        tr("✓ {name}: correct on {count} cases, and passes rotary, kv_cache and is_causal on to self.attn").format(
+            name=name, count=len(cases)
+        )
+    )
 
 
 def _check_hand_off(name: str, cls: type[Block], g: torch.Generator) -> None:
@@ -260,20 +268,26 @@ def _check_hand_off(name: str, cls: type[Block], g: torch.Generator) -> None:
             module(randn(g, 1, 3, 8), causal_mask(3), **given)
     except TypeError as err:
         raise Explained(
-            f"Calling your {name}.{signature} raised TypeError: {err}\nKeep the package's signature, "
-            "forward(self, x, mask, rotary=None, kv_cache=None, is_causal=False)."
+            tr(
+                "Calling your {call} raised TypeError: {message}\nKeep the package's signature, "
+                "forward(self, x, mask, rotary=None, kv_cache=None, is_causal=False)."
+            ).format(call=f"{name}.{signature}", message=err)
         ) from err
     if not received:
         raise Explained(
-            f"{name}: your numbers are right, but your forward never calls self.attn, so it cannot "
-            "pass rotary, kv_cache and is_causal on. Compute attention as self.attn(h, h, h, mask, "
-            "rotary=rotary, kv_cache=kv_cache, is_causal=is_causal)."
+            tr(
+                "{name}: your numbers are right, but your forward never calls self.attn, so it cannot "
+                "pass rotary, kv_cache and is_causal on. Compute attention as self.attn(h, h, h, mask, "
+                "rotary=rotary, kv_cache=kv_cache, is_causal=is_causal)."
+            ).format(name=name)
         )
     dropped = [k for k, v in given.items() if received[0].get(k) is not v]
     if dropped:
         raise Explained(
-            f"{name}: your numbers are right, but your forward does not pass {' and '.join(dropped)} on to self.attn "
-            f"(called as {signature}). Write self.attn(h, h, h, mask, rotary=rotary, kv_cache=kv_cache, "
-            "is_causal=is_causal): without them the same block cannot serve rotary positions, generation with a "
-            "cache, or the fast path's causal kernel."
+            tr(
+                "{name}: your numbers are right, but your forward does not pass {dropped} on to self.attn "
+                "(called as {call}). Write self.attn(h, h, h, mask, rotary=rotary, kv_cache=kv_cache, "
+                "is_causal=is_causal): without them the same block cannot serve rotary positions, generation with a "
+                "cache, or the fast path's causal kernel."
+            ).format(name=name, dropped=tr(" and ").join(dropped), call=signature)
         )

@@ -15,7 +15,7 @@ from torch import nn
 
 from ..hugging_face import last_token_states, linear_from_conv1d
 from ..layers import ACTIVATIONS
-from .engine import Case, Explained, Mistake, call, checker, expect_function, kind, randn, run_cases
+from .engine import Case, Explained, Mistake, call, checker, expect_function, kind, randn, run_cases, tr
 
 
 def _conv1d(d_in: int, d_out: int, seed: int) -> nn.Module:
@@ -23,7 +23,7 @@ def _conv1d(d_in: int, d_out: int, seed: int) -> nn.Module:
     try:
         from transformers.pytorch_utils import Conv1D
     except ImportError as err:
-        raise Explained("check_conv1d_to_linear needs Hugging Face's `transformers` installed.") from err
+        raise Explained(tr("check_conv1d_to_linear needs Hugging Face's `transformers` installed.")) from err
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         conv = Conv1D(d_out, d_in)  # (nf, nx): weight (d_in, d_out)
@@ -40,9 +40,11 @@ def _conversion_run(fn: Callable, case: Case):
     with torch.random.fork_rng(devices=[]):  # nn.Linear(...) draws a random init: spare the learner's RNG
         linear = fn(conv)
     if isinstance(linear, nn.Module) and type(linear).__name__ == "Conv1D":
-        raise Explained("conv1d_to_linear returned the Conv1D itself; build and return a new nn.Linear.")
+        raise Explained(tr("conv1d_to_linear returned the Conv1D itself; build and return a new nn.Linear."))
     if not isinstance(linear, nn.Linear):
-        raise Explained(f"conv1d_to_linear returned {kind(linear)}; it should return an nn.Linear.")
+        raise Explained(
+            tr("conv1d_to_linear returned {what}; it should return an nn.Linear.").format(what=kind(linear))
+        )
     with torch.no_grad():
         y = linear(x)  # (..., d_out)
         linear.weight.add_(1.0)  # a later edit of the copy, e.g. fine-tuning it, must leave the original alone

@@ -8,7 +8,19 @@ import torch
 
 from ..gpt import GPT, GPTConfig
 from ..multi_head import KVCache
-from .engine import Case, Explained, Mistake, call, checker, describe, expect_function, run_candidate, run_cases
+from .engine import (
+    N_,
+    Case,
+    Explained,
+    Mistake,
+    call,
+    checker,
+    expect_function,
+    not_right_yet,
+    run_candidate,
+    run_cases,
+    tr,
+)
 
 
 def _small_gpt() -> GPT:
@@ -37,7 +49,7 @@ def _cached_generate(model, idx, max_new_tokens, *, prompt_cached=True, fresh_ca
     return idx
 
 
-_KV_NOT_USED = (
+_KV_NOT_USED = N_(
     "Your tokens are right, but the KV cache is not doing its job: after the prompt, feed the model only "
     "the newest token, model(idx[:, -1:], kv_caches=caches)."
 )
@@ -69,7 +81,7 @@ def check_kv_cache_step(fn: Callable) -> None:
     It must give model.generate(idx, max_new_tokens, use_cache=False)'s tokens and read each token once:
     the prompt in one call, model(idx, kv_caches=caches), then each new token, model(idx[:, -1:], kv_caches=caches).
     """
-    name = "KV-cache generation"
+    name = N_("KV-cache generation")
     expect_function(name, fn)
     model = _small_gpt()
     g = torch.Generator().manual_seed(9)
@@ -96,13 +108,13 @@ def check_kv_cache_step(fn: Callable) -> None:
         fed = _tokens_fed(name, fn, case)
         prompt, new = case.inputs["idx"].shape[1], case.inputs["max_new_tokens"]
         if fed != prompt + new - 1:
-            raise Explained(
-                f"{name} is not right yet. Case {n} of {len(cases)}: {describe(case)}.\n{_KV_NOT_USED}\n"
-                f"(For a prompt of {prompt} tokens and {new} new ones, your code fed {fed} tokens per row to the "
-                f"model; with the cache it feeds {prompt} + {new} - 1 = {prompt + new - 1}: the prompt once, then "
+            counted = tr(
+                "(For a prompt of {prompt} tokens and {new} new ones, your code fed {fed} tokens per row to the "
+                "model; with the cache it feeds {prompt} + {new} - 1 = {fewest}: the prompt once, then "
                 "one token per step.)"
-            )
-    print(f"✓ {name}: correct on {len(cases)} cases")
+            ).format(prompt=prompt, new=new, fed=fed, fewest=prompt + new - 1)
+            raise Explained(f"{not_right_yet(name, n, len(cases), case)}\n{tr(_KV_NOT_USED)}\n{counted}")
+    print(tr("✓ {name}: correct on {count} cases").format(name=tr(name), count=len(cases)))
 
 
 def _tokens_fed(name: str, fn: Callable, case: Case) -> int:

@@ -96,5 +96,5 @@ def check_sinusoidal_encoding(fn: Callable) -> None:
     """fn(max_len, d_model) -> (max_len, d_model) float32: PE[p, 2i] = sin(p / 10000^(2i/d)), PE[p, 2i+1] = cos(...)."""
     name = "sinusoidal_encoding"
     expect_function(name, fn)
-    cases = [Case("", dict(max_len=n, d_model=d)) for n, d in ((6, 8), (10, 4), (5, 16), (1, 2))]
+    cases = [Case(inputs=dict(max_len=n, d_model=d)) for n, d in ((6, 8), (10, 4), (5, 16), (1, 2))]
     run_cases(name, fn, sinusoidal_encoding, cases, call, SINUSOIDAL_MISTAKES, fields=("encoding",))

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import torch
 
 from ..attention import scaled_dot_product_attention
-from .engine import NEG_INF, Case, Mistake, call, checker, expect_function, randn, run_cases
+from .engine import N_, NEG_INF, Case, Mistake, call, checker, expect_function, randn, run_cases
 
 
 def _softmax(x, *, dim=-1, shift=True, keepdim=True, normalise=True):
@@ -18,16 +18,16 @@ def _softmax(x, *, dim=-1, shift=True, keepdim=True, normalise=True):
     return e / e.sum(dim, keepdim=True) if normalise else e
 
 
-_WRONG_AXIS = (
+_WRONG_AXIS = N_(
     "Your output matches a softmax over the wrong axis. Each row of scores (the LAST axis) must "
     "become weights that sum to 1: reduce over dim=-1, with keepdim=True."
 )
-_NO_KEEPDIM = (
+_NO_KEEPDIM = N_(
     "Your output matches a softmax that forgot keepdim=True in the sum: exp(x) / exp(x).sum(-1) divides "
     "column j by the sum of row j. Keep the summed axis, .sum(-1, keepdim=True), so that each row is "
     "divided by its own sum."
 )
-_NOT_NORMALISED = (
+_NOT_NORMALISED = N_(
     "Your output matches exp(x) (or exp(x - max)) without the normalisation, or divided by the "
     "largest exp rather than by their sum: divide by the sum of the exps of each row, "
     ".sum(-1, keepdim=True), so that the weights sum to 1."

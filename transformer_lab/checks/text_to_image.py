@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from ..text_to_image import TextToImage, TextToImageConfig, describe, image_to_tokens, prompt_tokenizer
-from .engine import Case, Mistake, call, checker, expect_function, run_cases, seeded
+from .engine import N_, Case, Mistake, call, checker, expect_function, run_cases, seeded
 
 # ----------------------------------------------------------------------------------------------------
 # The image tokenizer: intensities in [0, 1] -> one token in 0..levels-1 per pixel, row by row
@@ -180,9 +180,9 @@ def _pixel_loss_cases() -> list[Case]:
     g, rng = torch.Generator().manual_seed(13), random.Random(13)
     cases = []
     for label, B, levels, L in (
-        ("4 levels, batch of 3", 3, 4, 20),
-        ("2 levels, batch of 2", 2, 2, 19),
-        ("5 levels, one image", 1, 5, 24),
+        (N_("4 levels, batch of 3"), 3, 4, 20),
+        (N_("2 levels, batch of 2"), 2, 2, 19),
+        (N_("5 levels, one image"), 1, 5, 24),
     ):
         cfg = TextToImageConfig(
             text_vocab_size=tok.vocab_size, max_text_len=L, levels=levels, n_layers=1, n_heads=2, d_model=16, d_ff=32

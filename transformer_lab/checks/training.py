@@ -8,7 +8,7 @@ from collections.abc import Callable
 import torch
 
 from ..training import label_smoothed_cross_entropy, warmup_cosine
-from .engine import Case, Mistake, call, checker, expect_function, randn, run_cases
+from .engine import N_, Case, Mistake, call, checker, expect_function, randn, run_cases
 
 
 def _smoothed(
@@ -108,7 +108,7 @@ def check_label_smoothed_cross_entropy(fn: Callable) -> None:
     The target puts 1 - smoothing on the right token and spreads smoothing evenly over all V tokens;
     positions where target == ignore_index (when it is not None) are left out of the mean.
     """
-    name = "label-smoothed cross-entropy"
+    name = N_("label-smoothed cross-entropy")
     expect_function(name, fn)
     g = torch.Generator().manual_seed(9)
     padded = torch.randint(1, 7, (2, 5), generator=g)  # (2, 5), id 0 is padding
