@@ -16,7 +16,8 @@ from .gpt import GPT
 
 def non_embedding_parameters(model: GPT) -> int:
     """N of Kaplan et al.: every parameter except the two embedding tables `wte` and `wpe` (a lookup does
-    no arithmetic). With tied weights the head is `wte`, so it is not counted either."""
+    no arithmetic). With tied weights the head is `wte`, so it is not counted either; an untied head
+    (tie_embeddings=False) is a parameter of its own, and is."""
     return sum(p.numel() for name, p in model.named_parameters() if not name.startswith(("wte.", "wpe.")))
 
 
@@ -30,8 +31,10 @@ def training_flops_per_token(model: GPT) -> int:
     each token's query meets the T keys (q·k) and its weights meet the T values, T·D multiply-adds
     each per layer, so 4 L T D forward and 12 L T D with the backward. L is n_layers, D is d_model and
     T is the context block_size, counted in full although the causal mask makes half of the scores
-    unused. With tied weights the head is the token table `wte`, so, as in Kaplan et al., its
-    multiply (2 V D per token forward) is not counted: a few percent for this course's vocabularies.
+    unused. The head's multiply (2 V D FLOPs per token forward) is real work, but Kaplan et al. leave it
+    out with the embeddings, and with tied weights the head is the token table `wte`, so it is not
+    counted: a few percent of a step for this course's small vocabularies, but 6 V D is over a third
+    of the count for GPT-2 small's 50,257 tokens.
     """
     cfg = model.config
     return 6 * non_embedding_parameters(model) + 12 * cfg.n_layers * cfg.block_size * cfg.d_model
