@@ -70,6 +70,9 @@ def test_every_message_is_translated_and_keeps_its_markup(path):
         assert translations.kept(message.string) == translations.kept(message.id), (
             f"the translation changes the code, math, roles or links of {message.id[:80]!r}"
         )
+        assert message.string.count('\\"') <= message.id.count('\\"'), (
+            f'a quotation mark escaped twice (\\" shows on the page): {message.string[:80]!r}'
+        )
 
 
 # Glossary entries are `english term (한국어 용어)`; "a, b (x, y)" pairs them up, "name, ABBR (x)" gives one
