@@ -1,7 +1,7 @@
 """The exercise checkers, speaking Korean: the Korean learner's edition (exercises_ko/) imports them from here.
 
     from transformer_lab.checks.ko import check_softmax
-    check_softmax(my_softmax)  # ✓ softmax: 사례 5개 모두 맞다
+    check_softmax(my_softmax)  # ✓ softmax: 사례 6개 모두 맞다
 
 Each is the checker of the same name in `transformer_lab.checks`, with the same cases and the same known
 mistakes; only its words change (engine.speaking).
