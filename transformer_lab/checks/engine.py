@@ -129,7 +129,12 @@ def run_cases(
             detail = tr("(In detail: {problem})").format(problem=problem)
             raise Explained(f"{where}\n{hint}\n{detail}" if hint else f"{where}\n{problem}")
     if announce:
-        print(tr("✓ {name}: correct on {count} cases").format(name=tr(name), count=len(cases)))
+        say_correct(name, len(cases))
+
+
+def say_correct(name: str, count: int) -> None:
+    """The one line a checker prints when every case matches."""
+    print(tr("✓ {name}: correct on {count} cases").format(name=tr(name), count=count))
 
 
 def not_right_yet(name: str, n: int, total: int, case: Case) -> str:

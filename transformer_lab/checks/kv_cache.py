@@ -19,6 +19,7 @@ from .engine import (
     not_right_yet,
     run_candidate,
     run_cases,
+    say_correct,
     tr,
 )
 
@@ -114,7 +115,7 @@ def check_kv_cache_step(fn: Callable) -> None:
                 "one token per step.)"
             ).format(prompt=prompt, new=new, fed=fed, fewest=prompt + new - 1)
             raise Explained(f"{not_right_yet(name, n, len(cases), case)}\n{tr(_KV_NOT_USED)}\n{counted}")
-    print(tr("✓ {name}: correct on {count} cases").format(name=tr(name), count=len(cases)))
+    say_correct(name, len(cases))
 
 
 def _tokens_fed(name: str, fn: Callable, case: Case) -> int:
