@@ -73,12 +73,16 @@ def kept(text: str) -> list[str]:
     return sorted(found) + ["**"] * text.count("**")
 
 
+def read(path: Path) -> Catalog:
+    """One catalogue (.po), parsed."""
+    with path.open("rb") as file:
+        return read_po(file)
+
+
 def catalogue(page: str, language: str = "ko") -> dict[str, str]:
     """The translated messages of one page (`notebooks/05_positional_encoding`): msgid -> msgstr.
     Untranslated and fuzzy messages are left out."""
-    path = LOCALES / language / "LC_MESSAGES" / f"{page}.po"
-    with path.open("rb") as file:
-        messages = read_po(file)
+    messages = read(LOCALES / language / "LC_MESSAGES" / f"{page}.po")
     return {m.id: m.string for m in messages if m.id and m.string and not m.fuzzy}
 
 
@@ -221,8 +225,7 @@ def update(language: str = "ko") -> None:
         check=True,
     )
     for path in (LOCALES / language / "LC_MESSAGES").rglob("*.po"):  # sphinx-intl keeps them if nothing else changed
-        with path.open("rb") as file:
-            messages = read_po(file)
+        messages = read(path)
         if messages.obsolete:
             with path.open("wb") as file:
                 write_po(file, messages, width=76, ignore_obsolete=True)
@@ -244,11 +247,6 @@ def compile_checks(language: str = "ko") -> Path:
     with compiled.open("wb") as file:
         write_mo(file, merged)
     return compiled
-
-
-def read(path: Path) -> Catalog:
-    with path.open("rb") as file:
-        return read_po(file)
 
 
 if __name__ == "__main__":
