@@ -377,15 +377,30 @@ def run_first_cell(page, url: str) -> None:
             pytest.fail("JupyterLab's kernel was not ready within two minutes")
         time.sleep(0.5)
     started = "() => /\\[[*0-9]+\\]/.test(document.querySelector('.jp-Notebook .jp-InputPrompt').textContent)"
+    dialogs: list[str] = []
     for _ in range(3):
-        page.locator(".jp-Notebook .jp-Cell .cm-content").first.click(timeout=60_000)
+        close_dialogs(page, dialogs)
+        try:
+            page.locator(".jp-Notebook .jp-Cell .cm-content").first.click(timeout=20_000)
+        except PlaywrightTimeout:
+            continue
         page.keyboard.press("Shift+Enter")
         try:
             page.wait_for_function(started, timeout=20_000)  # the prompt shows [*] or [1]: the cell runs
             return
         except PlaywrightTimeout:
             continue
-    pytest.fail("JupyterLab did not run the cell after three tries")
+    pytest.fail(f"JupyterLab did not run the cell after three tries; the dialogs it showed: {dialogs or 'none'}")
+
+
+def close_dialogs(page, seen: list[str]) -> None:
+    """Answer the dialogs JupyterLab shows over the notebook with their default button, as a learner would,
+    noting what they said: one takes every click until it goes (a CI run met one, on a busy machine)."""
+    dialog = page.locator(".jp-Dialog")
+    while dialog.count():
+        seen.append(" ".join(dialog.first.inner_text().split())[:200])
+        dialog.first.locator(".jp-mod-accept").first.click(timeout=10_000)
+        dialog.first.wait_for(state="detached", timeout=10_000)
 
 
 @pytest.mark.parametrize("theme", ["JupyterLab Light", "JupyterLab Dark"])
