@@ -17,7 +17,7 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-EDITIONS = ("exercises", "exercises_ko")  # the learner's editions, English and Korean (book/make_exercises.py)
+EDITIONS = {"en": "exercises", "ko": "exercises_ko"}  # the learner's editions by language (book/make_exercises.py)
 EXERCISE = re.compile(r"\A```\{exercise\}\s+(?P<title>.+)\n:label:\s+(?P<label>ex-(?P<chapter>\d\d)-[a-z0-9-]+)\n")
 HEADER = re.compile(
     r"^\*(?P<kind>Implement it|Predict, then run|Experiment) · (?P<stars>★☆☆|★★☆|★★★) · about \d+ minutes\*$", re.M
@@ -110,8 +110,8 @@ def test_solutions_pass_and_stubs_fail_their_checkers(path):
         pytest.skip(f"{path.name} has no implement-it exercise")
     # A learner's edition keeps every marked cell, in order, as a stub: pair them up by position.
     solutions = [(ex, cell) for ex in exercises(chapter) for cell in marked(ex)]
-    editions = []
-    for folder in EDITIONS:
+    editions = {}
+    for language, folder in EDITIONS.items():
         learner = nbformat.read(ROOT / folder / path.name, as_version=4)
         code = [c for c in learner.cells if c.cell_type == "code"]
         code.append(None)  # after the last cell
@@ -119,13 +119,14 @@ def test_solutions_pass_and_stubs_fail_their_checkers(path):
         assert len(stub_cells) == len(solutions), f"{folder}/{path.name}: {len(stub_cells)} stubs for {len(solutions)}"
         stubs = {ex.label: stub for (ex, _), stub in zip(solutions, stub_cells) if ex.kind == "Implement it"}
         assert all("# BEGIN SOLUTION" not in stub.source for stub, _ in stubs.values())
-        editions.append(stubs)
+        editions[language] = stubs
 
     setup = next(c for c in chapter.cells if c.cell_type == "code")
     cells = [setup]
     for ex in implement:
         cells += [marked(ex)[0], ex.after]
-    for language, stubs in zip(("en", "ko"), editions):
+    stub_runs = []  # (exercise, language), one per stub and its check, in the order they run
+    for language, stubs in editions.items():
         for ex in implement:
             stub, check = stubs[ex.label]
             checkers = "transformer_lab.checks " if language == "en" else f"transformer_lab.checks.{language} "
@@ -133,6 +134,7 @@ def test_solutions_pass_and_stubs_fail_their_checkers(path):
                 f"{ex.label}: the check under the {language} stub is not the chapter's, in its language"
             )
             cells += [stub, check]
+            stub_runs.append((ex, language))
     run = nbformat.v4.new_notebook(metadata=chapter.metadata)
     run.cells = [nbformat.v4.new_code_cell(c.source) for c in cells]
     NotebookClient(
@@ -144,10 +146,7 @@ def test_solutions_pass_and_stubs_fail_their_checkers(path):
         assert not _errors(solution), f"{ex.label}: the solution cell raised {_errors(solution)}"
         assert not _errors(check), f"{ex.label}: the solution fails its checker: {_errors(check)[0].evalue}"
         assert _outputs_text(check).startswith("✓ "), f"{ex.label}: the checker printed {_outputs_text(check)!r}"
-    languages = [language for language in ("en", "ko") for _ in implement]
-    for ex, language, stub, check in zip(
-        implement * len(editions), languages, run.cells[1 + 2 * n :: 2], run.cells[2 + 2 * n :: 2]
-    ):
+    for (ex, language), stub, check in zip(stub_runs, run.cells[1 + 2 * n :: 2], run.cells[2 + 2 * n :: 2]):
         assert not _errors(stub), f"{ex.label}: defining the stub raised {_errors(stub)}"
         failures = _errors(check)
         assert failures and failures[0].ename == "AssertionError", f"{ex.label}: the stub passed its checker"

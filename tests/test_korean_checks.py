@@ -13,7 +13,7 @@ from test_checks import ALL_CORRECT, ALL_MISTAKES, _stub_like
 import transformer_lab as tl
 from transformer_lab import checks
 from transformer_lab.checks import ko
-from transformer_lab.checks.engine import LANGUAGE, tr
+from transformer_lab.checks.engine import LANGUAGE, in_language, tr
 
 HANGUL = re.compile("[가-힣]")
 # Four English words in a row, outside backticks: a sentence the catalogue left in English. Code in the
@@ -32,11 +32,8 @@ def test_english_left_finds_an_english_sentence():
 
 
 def in_korean(message: str) -> str:
-    token = LANGUAGE.set("ko")
-    try:
+    with in_language("ko"):
         return tr(message)
-    finally:
-        LANGUAGE.reset(token)
 
 
 def test_every_checker_has_its_korean_twin():

@@ -12,10 +12,11 @@ or inside `N_(...)` where it is kept in a constant, and translated when it is sh
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gettext
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,17 +48,24 @@ def _catalogue(language: str) -> gettext.NullTranslations:
     return gettext.translation("checks", localedir=LOCALES, languages=[language])
 
 
+@contextlib.contextmanager
+def in_language(language: str) -> Iterator[None]:
+    """Inside the block, `tr` speaks `language`; after it, the language before."""
+    token = LANGUAGE.set(language)
+    try:
+        yield
+    finally:
+        LANGUAGE.reset(token)
+
+
 def speaking(language: str, check: Callable[[Any], None]) -> Callable[[Any], None]:
     """The checker `check` with its messages in `language` ("ko"): what `transformer_lab.checks.ko` gives."""
     _catalogue(language)  # fail here, on import, if the package has no catalogue for the language
 
     @functools.wraps(check)
     def wrapped(candidate) -> None:
-        token = LANGUAGE.set(language)
-        try:
+        with in_language(language):
             check(candidate)
-        finally:
-            LANGUAGE.reset(token)
 
     return wrapped
 
